@@ -1,0 +1,129 @@
+"""The ``onisep-kg`` command line. The library raises; this layer prints one clear sentence."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import OnisepKgError
+from .ingest import IngestReport, Pipeline, display_path, ingest
+from .validate import Finding, Severity
+
+EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _fail(message: str, code: int = EXIT_UNUSABLE) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="onisep-kg")
+def main() -> None:
+    """Turn ONISEP fiches métiers into a validated RDF knowledge graph."""
+
+
+def print_summary(report: IngestReport, out_dir: Path, *, show: int = 20) -> None:
+    echo = click.echo
+    failed = len(report.failures)
+    echo(f"fiches: {len(report.outcomes)} read, {report.ingested} ingested, {failed} failed")
+    echo(f"triples: {report.graph_triples} in the whole graph")
+    echo(f"written: {display_path(out_dir)}/ ({len(report.outputs)} files)")
+    counts = report.counts_by_shape()
+    if counts:
+        echo("findings by shape:")
+        width = max(len(shape) for _s, shape, _n in counts)
+        for severity, shape, n in counts:
+            echo(f"  {severity.label:<9}  {shape:<{width}}  {n:>6}")
+    else:
+        echo("findings: none")
+    echo(
+        f"findings: {report.count(Severity.VIOLATION)} violations, "
+        f"{report.count(Severity.WARNING)} warnings, {report.count(Severity.INFO)} infos "
+        f"(all of them in {display_path(out_dir / 'report.json')})"
+    )
+    violations = [f for f in report.findings if f.severity == Severity.VIOLATION]
+    for finding in violations[:show]:
+        echo(f"  {finding.format()}")
+    if len(violations) > show:
+        echo(f"  … and {len(violations) - show} more violations")
+    if failed:
+        echo("failures:")
+        for failure in report.failures:
+            echo(f"  {failure.format()}")
+
+
+@main.command("ingest")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Folder for the Turtle, JSON-LD and report.json.",
+)
+@click.option("--strict", is_flag=True, help="Also exit 1 when a SHACL violation is found.")
+def ingest_command(paths: tuple[Path, ...], out_dir: Path, strict: bool) -> None:
+    """Parse, map, validate and write fiches métiers (PATH: files or folders of *.md).
+
+    With no PATH, ingests the corpus shipped in seeds/onisep-fiches/metiers/. Exit code: 0 when
+    every fiche was ingested, 1 when at least one failed (or, with --strict, a violation was
+    found), 2 when the run could not start.
+    """
+    try:
+        report = ingest(list(paths) or None, out_dir, pipeline=Pipeline())
+    except OnisepKgError as exc:
+        _fail(str(exc))
+        return
+    print_summary(report, out_dir)
+    failed = bool(report.failures) or (strict and report.count(Severity.VIOLATION) > 0)
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+@main.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate_command(files: tuple[Path, ...]) -> None:
+    """Validate fiches métiers against the SHACL shapes and print every finding.
+
+    Each finding is printed as [SEVERITY] [file:line] message (shape). Exit codes:
+    0 no violation (warnings and infos may be printed), 1 at least one violation,
+    2 an input is unusable (missing, not UTF-8, not a fiche).
+    """
+    try:
+        pipeline = Pipeline()
+    except OnisepKgError as exc:
+        _fail(str(exc))
+        return
+    findings: list[Finding] = []
+    unusable = False
+    for path in files:
+        source = display_path(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            click.echo(f"[ERROR] [{source}] cannot read: {exc.strerror}")
+            unusable = True
+            continue
+        outcome, _ = pipeline.process(data, source)
+        failure = outcome.failure
+        if failure is not None:
+            where = f"{failure.source}:{failure.line}" if failure.line is not None else failure.source
+            click.echo(f"[ERROR] [{where}] {failure.message}")
+            unusable = True
+            continue
+        findings.extend(outcome.findings)
+    for finding in findings:
+        click.echo(finding.format())
+    violations = sum(1 for f in findings if f.severity == Severity.VIOLATION)
+    if not findings and not unusable:
+        click.echo("No issues found")
+    elif findings:
+        click.echo(
+            f"{violations} violations, {sum(f.severity == Severity.WARNING for f in findings)} warnings, "
+            f"{sum(f.severity == Severity.INFO for f in findings)} infos"
+        )
+    sys.exit(EXIT_UNUSABLE if unusable else EXIT_FAILED if violations else EXIT_OK)

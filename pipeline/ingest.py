@@ -1,0 +1,218 @@
+"""The ingest run: files → records → graphs → findings → Turtle and JSON-LD on disk.
+
+This is the edge where files are read and written. A fiche that cannot be read is reported (file,
+line, what was expected) and skipped; the others are still mapped, validated and written. Every
+output is written atomically, so an interrupted run leaves the previous files whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__, resources
+from .errors import InputError
+from .mapper import Mapper
+from .parse import parse_metier
+from .referentials import Referentials, load_referentials
+from .serialize import Triple, atomic_write, to_jsonld, to_turtle
+from .validate import Finding, Severity, Validator
+
+WHOLE_GRAPH_NAME = "onisep-kg"
+PARSER_SHAPE = "parser"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A fiche that could not be ingested, and why."""
+
+    source: str
+    line: int | None
+    message: str
+
+    def format(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        return f"{where}: {self.message}"
+
+
+@dataclass(slots=True)
+class FicheOutcome:
+    source: str
+    metier_id: str | None = None
+    triples: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    failure: Failure | None = None
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What a run did: per fiche outcome, whole-graph size and the files it wrote."""
+
+    outcomes: list[FicheOutcome]
+    graph_triples: int = 0
+    outputs: list[Path] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Failure]:
+        return [o.failure for o in self.outcomes if o.failure is not None]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for o in self.outcomes for f in o.findings]
+
+    @property
+    def ingested(self) -> int:
+        return sum(1 for o in self.outcomes if o.failure is None)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def counts_by_shape(self) -> list[tuple[Severity, str, int]]:
+        counts = Counter((f.severity, f.shape) for f in self.findings)
+        return sorted(((s, shape, n) for (s, shape), n in counts.items()), key=lambda x: (-x[0], x[1]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "fiches": len(self.outcomes),
+            "ingested": self.ingested,
+            "failed": len(self.failures),
+            "triples": self.graph_triples,
+            "findings_by_shape": [
+                {"severity": s.label, "shape": shape, "count": n} for s, shape, n in self.counts_by_shape()
+            ],
+            "failures": [
+                {"source": f.source, "line": f.line, "message": f.message} for f in self.failures
+            ],
+            "findings": [
+                {
+                    "severity": f.severity.label,
+                    "shape": f.shape,
+                    "source": f.source,
+                    "line": f.line,
+                    "message": f.message,
+                    "focus": f.focus,
+                    "path": f.path,
+                    "value": f.value,
+                }
+                for f in self.findings
+            ],
+        }
+
+
+def display_path(path: Path) -> str:
+    """The path as a user would type it: relative to the working directory when inside it."""
+    try:
+        return os.path.relpath(path) if path.is_absolute() else str(path)
+    except ValueError:
+        return str(path)
+
+
+def collect_fiches(paths: Iterable[Path]) -> tuple[list[Path], list[Failure]]:
+    """Expand folders to their ``*.md`` fiches (sorted); report paths that do not exist."""
+    files: list[Path] = []
+    missing: list[Failure] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(p for p in path.glob("*.md") if p.is_file() and not p.name.upper().startswith("README"))
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(Failure(display_path(path), None, "no such file or folder"))
+    return files, missing
+
+
+def default_inputs() -> list[Path]:
+    return [resources.metier_fiches_dir()]
+
+
+class Pipeline:
+    """Parse, map and validate fiches with referentials and shapes loaded once."""
+
+    def __init__(
+        self,
+        *,
+        referentials: Referentials | None = None,
+        validator: Validator | None = None,
+        mapper: Mapper | None = None,
+    ) -> None:
+        self.mapper = mapper or Mapper(referentials or load_referentials())
+        self.validator = validator or Validator()
+
+    def process(self, data: bytes, source: str) -> tuple[FicheOutcome, list[Triple] | None]:
+        outcome = FicheOutcome(source)
+        try:
+            record = parse_metier(data, source)
+        except InputError as exc:
+            outcome.failure = Failure(exc.source, exc.line, exc.message)
+            return outcome, None
+        outcome.metier_id = record.metier_id
+        fiche = self.mapper.map_metier(record)
+        outcome.triples = len(fiche.graph)
+        outcome.findings = [
+            Finding(Severity.WARNING, PARSER_SHAPE, f"{i.message}: {i.text[:80]!r}", source, i.line)
+            for i in record.issues
+        ]
+        outcome.findings.extend(self.validator.validate(fiche.graph, fiche.source_map))
+        return outcome, list(fiche.graph)
+
+
+def ingest(
+    paths: Sequence[Path] | None,
+    out_dir: Path,
+    *,
+    pipeline: Pipeline | None = None,
+    on_fiche: Callable[[FicheOutcome], None] | None = None,
+) -> IngestReport:
+    """Ingest fiches (files or folders; the shipped corpus by default) and write ``out_dir``.
+
+    Writes ``metiers/<MET id>.ttl`` and ``.jsonld`` per fiche, the whole graph as
+    ``onisep-kg.ttl`` and ``onisep-kg.jsonld``, and ``report.json``.
+    """
+    pipeline = pipeline or Pipeline()
+    files, missing = collect_fiches(paths or default_inputs())
+    outcomes = [FicheOutcome(f.source, failure=f) for f in missing]
+    report = IngestReport(outcomes)
+    whole: set[Triple] = set()
+    seen: dict[str, str] = {}
+    fiche_dir = out_dir / "metiers"
+    for path in files:
+        source = display_path(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            outcome = FicheOutcome(source, failure=Failure(source, None, f"cannot read: {exc.strerror}"))
+        else:
+            outcome, triples = pipeline.process(data, source)
+            if outcome.metier_id is not None and outcome.metier_id in seen:
+                outcome.failure = Failure(
+                    source, None, f"{outcome.metier_id} is already defined by {seen[outcome.metier_id]}"
+                )
+                outcome.findings = []
+            elif triples is not None and outcome.metier_id is not None:
+                seen[outcome.metier_id] = source
+                whole.update(triples)
+                for suffix, writer in ((".ttl", to_turtle), (".jsonld", to_jsonld)):
+                    target = fiche_dir / f"{outcome.metier_id}{suffix}"
+                    atomic_write(target, writer(triples))
+                    report.outputs.append(target)
+        outcomes.append(outcome)
+        if on_fiche is not None:
+            on_fiche(outcome)
+    report.graph_triples = len(whole)
+    if whole:
+        for suffix, writer in ((".ttl", to_turtle), (".jsonld", to_jsonld)):
+            target = out_dir / f"{WHOLE_GRAPH_NAME}{suffix}"
+            atomic_write(target, writer(whole))
+            report.outputs.append(target)
+    target = out_dir / "report.json"
+    atomic_write(target, (json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n").encode())
+    report.outputs.append(target)
+    return report

@@ -1,0 +1,129 @@
+"""SHACL validation with pyshacl, into a typed report whose findings name file and line.
+
+The shapes (``shapes/onisep-kg.shacl.ttl``) are parsed and compiled once per run and reused for
+every fiche graph. Each finding carries the severity, the shape, the focus node, the path, the
+message and — through the mapper's source map — the fiche file and line it comes from.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyshacl import Validator as _PyshaclValidator
+from pyshacl.graph_abstraction import DataGraph
+from pyshacl.shapes_graph import ShapesGraph
+from rdflib import RDF, Graph, Literal
+from rdflib.namespace import SH
+from rdflib.term import BNode, Node
+
+from . import resources
+from .errors import ShapesError
+from .mapper import SourceMap
+
+
+class Severity(enum.IntEnum):
+    """SHACL severities, ordered so that ``max()`` gives the worst."""
+
+    INFO = 1
+    WARNING = 2
+    VIOLATION = 3
+
+    @classmethod
+    def from_iri(cls, iri: Node) -> Severity:
+        return {SH.Info: cls.INFO, SH.Warning: cls.WARNING}.get(iri, cls.VIOLATION)  # type: ignore[arg-type]
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One SHACL result (or parser issue), located in its source file."""
+
+    severity: Severity
+    shape: str
+    message: str
+    source: str
+    line: int | None
+    focus: str | None = None
+    path: str | None = None
+    value: str | None = None
+
+    def format(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        return f"[{self.severity.label.upper()}] [{where}] {self.message} ({self.shape})"
+
+
+def _n3(node: Node | None) -> str | None:
+    if node is None:
+        return None
+    return str(node) if not isinstance(node, Literal) else node.n3()
+
+
+class Validator:
+    """pyshacl over one graph at a time, with the shapes compiled once."""
+
+    def __init__(self, shapes: Path | Graph | None = None) -> None:
+        if not isinstance(shapes, Graph):
+            path = shapes or resources.shapes_file()
+            graph = Graph()
+            try:
+                graph.parse(path, format="turtle")
+            except Exception as exc:  # rdflib raises many kinds of parse errors
+                raise ShapesError(f"cannot load the SHACL shapes {path}: {exc}") from exc
+            shapes = graph
+        self.shapes_graph = shapes
+        self._compiled = ShapesGraph(shapes)
+        self._compiled.shapes  # noqa: B018  (harvests and caches the shapes once)
+        self._names: dict[Node, str] = {}
+
+    def _shape_name(self, shape: Node) -> str:
+        """A readable name: the shape IRI, or for a blank-node property shape its parent + path."""
+        if shape in self._names:
+            return self._names[shape]
+        g = self.shapes_graph
+        if isinstance(shape, BNode):
+            parent = next(g.subjects(SH.property, shape), None)
+            path = g.value(shape, SH.path)
+            name = f"{g.qname(parent) if parent else '_'}/{g.qname(path) if path else '?'}"
+        else:
+            name = g.qname(shape)
+        self._names[shape] = name
+        return name
+
+    def validate(self, graph: Graph, source_map: SourceMap) -> list[Finding]:
+        """Validate ``graph``; every finding is located through ``source_map``."""
+        validator = _PyshaclValidator(
+            DataGraph.from_rdflib(graph),
+            shacl_graph=self.shapes_graph,
+            options={"inference": "none", "allow_infos": True, "allow_warnings": True},
+        )
+        validator.shacl_graph = self._compiled
+        _conforms, report, _text = validator.run()
+        return sorted(self._findings(report, source_map), key=_finding_key)
+
+    def _findings(self, report: Graph, source_map: SourceMap) -> Iterable[Finding]:
+        for result in report.subjects(RDF.type, SH.ValidationResult):
+            focus = report.value(result, SH.focusNode)
+            path = report.value(result, SH.resultPath)
+            shape = report.value(result, SH.sourceShape)
+            message = report.value(result, SH.resultMessage)
+            value = report.value(result, SH.value)
+            yield Finding(
+                severity=Severity.from_iri(report.value(result, SH.resultSeverity)),
+                shape=self._shape_name(shape) if shape is not None else "?",
+                message=str(message) if message is not None else "constraint not met",
+                source=source_map.source,
+                line=source_map.line_of(focus, path),
+                focus=_n3(focus),
+                path=_n3(path),
+                value=_n3(value),
+            )
+
+
+def _finding_key(f: Finding) -> tuple:
+    return (f.source, f.line or 0, -f.severity, f.shape, f.focus or "", f.value or "")

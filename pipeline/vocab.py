@@ -1,0 +1,185 @@
+"""Vocabulary terms, as rdflib namespaces that fail on a misspelt term.
+
+``OKG`` lists every term of the project ontology (``ontology/onisep-kg.ttl``); a test checks
+that the two agree. ``ESCO`` holds the two ESCO terms reused for gendered labels. Data IRIs are
+minted by :class:`Ids` from identifiers, never at random, so a re-run gives the same graph.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote
+
+from rdflib import DCTERMS, PROV, RDF, RDFS, SDO, SKOS, XSD, Namespace, URIRef
+from rdflib.namespace import DefinedNamespace
+
+ONTOLOGY_IRI = "https://w3id.org/onisep-kg/ontology#"
+DEFAULT_BASE = "https://w3id.org/onisep-kg/id/"
+
+
+class OKG(DefinedNamespace):
+    """The onisep-kg ontology."""
+
+    _fail = True
+    _NS = Namespace(ONTOLOGY_IRI)
+
+    # classes
+    Metier: URIRef
+    RomeCode: URIRef
+    Formation: URIRef
+    StudyLevel: URIRef
+    Status: URIRef
+    Interest: URIRef
+    Section: URIRef
+    SectionPart: URIRef
+    StudyDuration: URIRef
+    AccessRoute: URIRef
+    ExtraField: URIRef
+    SourceFile: URIRef
+    SalaryBasis: URIRef
+    # individuals
+    Gross: URIRef
+    Net: URIRef
+    # object properties
+    romeCode: URIRef
+    recommendedFormation: URIRef
+    minimumLevel: URIRef
+    status: URIRef
+    interest: URIRef
+    hasSection: URIRef
+    hasPart: URIRef
+    studyDuration: URIRef
+    accessRoute: URIRef
+    level: URIRef
+    salaryBasis: URIRef
+    extraField: URIRef
+    # datatype properties
+    minimumLevelWording: URIRef
+    order: URIRef
+    heading: URIRef
+    headingLevel: URIRef
+    stage: URIRef
+    levelWording: URIRef
+    diploma: URIRef
+    salaryQualifier: URIRef
+    variable: URIRef
+    neutralForm: URIRef
+    fileName: URIRef
+    sha256: URIRef
+    sourceLine: URIRef
+    unparsedLine: URIRef
+
+
+class ESCO(DefinedNamespace):
+    """The ESCO model terms this project reuses."""
+
+    _fail = True
+    _NS = Namespace("http://data.europa.eu/esco/model#")
+
+    hasLabelRole: URIRef
+
+
+SKOSXL = Namespace("http://www.w3.org/2008/05/skos-xl#")
+LABEL_ROLE = Namespace("http://data.europa.eu/esco/label-role/")
+EQF = Namespace("http://data.europa.eu/snb/eqf/")
+FEMALE = LABEL_ROLE.female
+MALE = LABEL_ROLE.male
+
+PREFIXES: dict[str, str] = {
+    "okg": ONTOLOGY_IRI,
+    "skos": str(SKOS),
+    "skosxl": str(SKOSXL),
+    "esco": "http://data.europa.eu/esco/model#",
+    "schema": str(SDO),
+    "dcterms": str(DCTERMS),
+    "prov": str(PROV),
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "xsd": str(XSD),
+}
+
+
+def slug(text: str) -> str:
+    """"j'ai le sens du contact" → "j-ai-le-sens-du-contact" (accents folded, lower case)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-") or quote(text, safe="")
+
+
+class Ids:
+    """Mints the data IRIs under one base (``https://w3id.org/onisep-kg/id/`` by default)."""
+
+    def __init__(self, base: str = DEFAULT_BASE) -> None:
+        if not base.endswith(("/", "#")):
+            base += "/"
+        self.base = base
+        self._ns = Namespace(base)
+
+    def _iri(self, path: str) -> URIRef:
+        return self._ns[quote(path, safe="/.-_~")]
+
+    def metier(self, metier_id: str) -> URIRef:
+        return self._iri(f"metier/{metier_id}")
+
+    def label(self, metier_id: str, index: int, genders: str) -> URIRef:
+        return self._iri(f"label/{metier_id}-{index}-{genders}")
+
+    def section(self, metier_id: str, order: int) -> URIRef:
+        return self._iri(f"section/{metier_id}-{order}")
+
+    def part(self, metier_id: str, section: int, order: int) -> URIRef:
+        return self._iri(f"section/{metier_id}-{section}-{order}")
+
+    def study_duration(self, metier_id: str, order: int) -> URIRef:
+        return self._iri(f"duree-etudes/{metier_id}-{order}")
+
+    def access_route(self, metier_id: str, order: int) -> URIRef:
+        return self._iri(f"acces/{metier_id}-{order}")
+
+    def salary(self, metier_id: str) -> URIRef:
+        return self._iri(f"salaire/{metier_id}")
+
+    def extra_field(self, metier_id: str, order: int) -> URIRef:
+        return self._iri(f"champ/{metier_id}-{order}")
+
+    def rome(self, code: str) -> URIRef:
+        return self._iri(f"rome/{code}")
+
+    def rome_scheme(self) -> URIRef:
+        return self._iri("rome")
+
+    def formation(self, formation_id: str) -> URIRef:
+        return self._iri(f"formation/{formation_id}")
+
+    def level(self, number: int) -> URIRef:
+        return self._iri(f"niveau/{number}")
+
+    def level_scheme(self) -> URIRef:
+        return self._iri("niveau")
+
+    def status(self, text: str) -> URIRef:
+        return self._iri(f"statut/{slug(text)}")
+
+    def status_scheme(self) -> URIRef:
+        return self._iri("statut")
+
+    def interest(self, text: str) -> URIRef:
+        return self._iri(f"centre-interet/{slug(text)}")
+
+    def interest_scheme(self) -> URIRef:
+        return self._iri("centre-interet")
+
+    def metier_scheme(self) -> URIRef:
+        return self._iri("metier")
+
+    def graph(self, kind: str, key: str) -> URIRef:
+        return self._iri(f"graph/{kind}/{key}")
+
+    def source(self, sha256: str) -> URIRef:
+        return self._iri(f"source/{sha256}")
+
+    def agent(self, name: str) -> URIRef:
+        return self._iri(f"agent/{name}")
+
+    def activity(self, version: str) -> URIRef:
+        return self._iri(f"activity/onisep-kg-{version}")
