@@ -26,6 +26,21 @@ def main() -> None:
     """Turn ONISEP fiches métiers into a validated RDF knowledge graph."""
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _tally(findings: list[Finding]) -> str:
+    return ", ".join(
+        _plural(sum(1 for f in findings if f.severity == s), name)
+        for s, name in (
+            (Severity.VIOLATION, "violation"),
+            (Severity.WARNING, "warning"),
+            (Severity.INFO, "info"),
+        )
+    )
+
+
 def print_summary(report: IngestReport, out_dir: Path, *, show: int = 20) -> None:
     echo = click.echo
     failed = len(report.failures)
@@ -38,13 +53,9 @@ def print_summary(report: IngestReport, out_dir: Path, *, show: int = 20) -> Non
         width = max(len(shape) for _s, shape, _n in counts)
         for severity, shape, n in counts:
             echo(f"  {severity.label:<9}  {shape:<{width}}  {n:>6}")
+        echo(f"findings: {_tally(report.findings)} (all of them in {display_path(out_dir / 'report.json')})")
     else:
         echo("findings: none")
-    echo(
-        f"findings: {report.count(Severity.VIOLATION)} violations, "
-        f"{report.count(Severity.WARNING)} warnings, {report.count(Severity.INFO)} infos "
-        f"(all of them in {display_path(out_dir / 'report.json')})"
-    )
     violations = [f for f in report.findings if f.severity == Severity.VIOLATION]
     for finding in violations[:show]:
         echo(f"  {finding.format()}")
@@ -122,8 +133,5 @@ def validate_command(files: tuple[Path, ...]) -> None:
     if not findings and not unusable:
         click.echo("No issues found")
     elif findings:
-        click.echo(
-            f"{violations} violations, {sum(f.severity == Severity.WARNING for f in findings)} warnings, "
-            f"{sum(f.severity == Severity.INFO for f in findings)} infos"
-        )
+        click.echo(_tally(findings))
     sys.exit(EXIT_UNUSABLE if unusable else EXIT_FAILED if violations else EXIT_OK)

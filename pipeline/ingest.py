@@ -44,6 +44,7 @@ class Failure:
 class FicheOutcome:
     source: str
     metier_id: str | None = None
+    id_line: int | None = None
     triples: int = 0
     findings: list[Finding] = field(default_factory=list)
     failure: Failure | None = None
@@ -86,9 +87,7 @@ class IngestReport:
             "findings_by_shape": [
                 {"severity": s.label, "shape": shape, "count": n} for s, shape, n in self.counts_by_shape()
             ],
-            "failures": [
-                {"source": f.source, "line": f.line, "message": f.message} for f in self.failures
-            ],
+            "failures": [{"source": f.source, "line": f.line, "message": f.message} for f in self.failures],
             "findings": [
                 {
                     "severity": f.severity.label,
@@ -120,13 +119,32 @@ def collect_fiches(paths: Iterable[Path]) -> tuple[list[Path], list[Failure]]:
     for path in paths:
         if path.is_dir():
             files.extend(
-                sorted(p for p in path.glob("*.md") if p.is_file() and not p.name.upper().startswith("README"))
+                sorted(
+                    p for p in path.glob("*.md") if p.is_file() and not p.name.upper().startswith("README")
+                )
             )
         elif path.is_file():
             files.append(path)
         else:
             missing.append(Failure(display_path(path), None, "no such file or folder"))
     return files, missing
+
+
+def claimed_ids(files: Iterable[Path]) -> dict[str, list[str]]:
+    """MET id → the readable fiches that claim it, found before any output is written.
+
+    Only fiches that parse count: an unreadable file that happens to carry a good fiche's
+    ``**ID:**`` line fails on its own and must not knock the good fiche out.
+    """
+    claims: dict[str, list[str]] = {}
+    for path in files:
+        source = display_path(path)
+        try:
+            record = parse_metier(path.read_bytes(), source)
+        except (OSError, InputError):
+            continue
+        claims.setdefault(record.metier_id, []).append(source)
+    return claims
 
 
 def default_inputs() -> list[Path]:
@@ -153,7 +171,7 @@ class Pipeline:
         except InputError as exc:
             outcome.failure = Failure(exc.source, exc.line, exc.message)
             return outcome, None
-        outcome.metier_id = record.metier_id
+        outcome.metier_id, outcome.id_line = record.metier_id, record.id_line
         fiche = self.mapper.map_metier(record)
         outcome.triples = len(fiche.graph)
         outcome.findings = [
@@ -180,8 +198,9 @@ def ingest(
     files, missing = collect_fiches(paths or default_inputs())
     outcomes = [FicheOutcome(f.source, failure=f) for f in missing]
     report = IngestReport(outcomes)
+    # Two files claiming one MET id: neither is ingested, and the earlier output stays as it was.
+    claims = {i: srcs for i, srcs in claimed_ids(files).items() if len(srcs) > 1}
     whole: set[Triple] = set()
-    seen: dict[str, str] = {}
     fiche_dir = out_dir / "metiers"
     for path in files:
         source = display_path(path)
@@ -191,17 +210,20 @@ def ingest(
             outcome = FicheOutcome(source, failure=Failure(source, None, f"cannot read: {exc.strerror}"))
         else:
             outcome, triples = pipeline.process(data, source)
-            if outcome.metier_id is not None and outcome.metier_id in seen:
+            if outcome.metier_id in claims:
+                others = ", ".join(s for s in claims[outcome.metier_id] if s != source)
                 outcome.failure = Failure(
-                    source, None, f"{outcome.metier_id} is already defined by {seen[outcome.metier_id]}"
+                    source,
+                    outcome.id_line,
+                    f"{outcome.metier_id} is also the id of {others}; expected one file per MET id "
+                    "(neither is ingested)",
                 )
                 outcome.findings = []
             elif triples is not None and outcome.metier_id is not None:
-                seen[outcome.metier_id] = source
                 whole.update(triples)
                 for suffix, writer in ((".ttl", to_turtle), (".jsonld", to_jsonld)):
                     target = fiche_dir / f"{outcome.metier_id}{suffix}"
-                    atomic_write(target, writer(triples))
+                    atomic_write(target, writer(triples), durable=False)
                     report.outputs.append(target)
         outcomes.append(outcome)
         if on_fiche is not None:

@@ -38,10 +38,12 @@ _EXACT: dict[str, int] = {
     "3e": 2,
     "diplôme national du brevet": 2,
     "cap": 3,
+    "cap-bep": 3,
     "cap ou équivalent": 3,
     "cap ou équivalent + 1 an": 3,
     "bep": 3,
     "bac": 4,
+    "baccalauréat": 4,
     "bac ou équivalent": 4,
     "bac pro": 4,
     "doctorat": 8,
@@ -53,7 +55,7 @@ _BAC_PLUS = re.compile(r"^(?:niveau\s+)?bac\s*\+\s*(\d+)")
 
 
 def level_of(wording: str) -> int | None:
-    """"bac + 2" → 5; "Niveau bac+5 et plus" → 7; "autre formation" → None."""
+    """ "bac + 2" → 5; "Niveau bac+5 et plus" → 7; "autre formation" → None."""
     text = " ".join(wording.lower().split())
     if text.startswith("niveau "):
         text = text[len("niveau ") :]

@@ -124,7 +124,12 @@ class Mapper:
             e.add(f, RDFS.label, _fr(ref.label), ref.line)
             e.add(m, OKG.recommendedFormation, f, ref.line)
         for item in record.statuses:
-            e.add(m, OKG.status, self._concept(e, item, ids.status(item.text), OKG.Status, ids.status_scheme()), item.line)
+            e.add(
+                m,
+                OKG.status,
+                self._concept(e, item, ids.status(item.text), OKG.Status, ids.status_scheme()),
+                item.line,
+            )
         for item in record.interests:
             e.add(
                 m,
@@ -153,9 +158,7 @@ class Mapper:
         return FicheGraph(graph_iri, m, graph, source_map)
 
     # -- pieces ------------------------------------------------------------------------------
-    def _labels(
-        self, e: _Emitter, m: URIRef, mid: str, index: int, names: Appellation, prop: URIRef
-    ) -> None:
+    def _labels(self, e: _Emitter, m: URIRef, mid: str, index: int, names: Appellation, prop: URIRef) -> None:
         """Gendered forms as SKOS-XL labels; equal forms make one label with both roles."""
         forms: list[tuple[str, list[URIRef], Item]] = []
         for item, role in ((names.feminine, FEMALE), (names.masculine, MALE)):

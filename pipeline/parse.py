@@ -118,9 +118,7 @@ class _MetierParser:
     def parse(self) -> MetierRecord:
         first = next((i for i, raw in enumerate(self.lines) if raw.strip()), None)
         if first is None:
-            raise ParseError(
-                self.source, 1, "empty file: expected a fiche starting with '# <nom du métier>'"
-            )
+            raise ParseError(self.source, 1, "empty file: expected a fiche starting with '# <nom du métier>'")
         m = HEADING_RE.match(self.lines[first])
         if m is None or len(m["hashes"]) != 1 or not m["text"].strip():
             raise ParseError(
@@ -142,9 +140,7 @@ class _MetierParser:
                     continue
                 hm = HEADING_RE.match(text)
                 if hm is not None:
-                    current_section.append(
-                        _Block("heading", hm["text"].strip(), number, len(hm["hashes"]))
-                    )
+                    current_section.append(_Block("heading", hm["text"].strip(), number, len(hm["hashes"])))
                 else:
                     current_section.append(_Block("text", text, number))
                 continue
@@ -167,9 +163,7 @@ class _MetierParser:
             if hm is not None:
                 level, heading = len(hm["hashes"]), hm["text"].strip()
                 in_access = bool(self.sections) and self.sections[-1][0] == SEC_ACCESS
-                if level == 2 and not (
-                    current_section is not None and in_access and ROUTE_RE.match(heading)
-                ):
+                if level == 2 and not (current_section is not None and in_access and ROUTE_RE.match(heading)):
                     current_section = []
                     self.sections.append((heading, number, current_section))
                 elif level == 1:
@@ -357,7 +351,7 @@ def _study_durations(blocks: list[_Block]) -> list[StudyDuration]:
 
 
 def _access_routes(blocks: list[_Block]) -> list[AccessRoute]:
-    """"Niveau bac + 2" lines of "Accès au métier" and the diplomas listed under each."""
+    """ "Niveau bac + 2" lines of "Accès au métier" and the diplomas listed under each."""
     routes: list[AccessRoute] = []
     wording: Item | None = None
     diplomas: list[Item] = []
@@ -400,11 +394,13 @@ _PERIODS = {
     "forfait journalier": "DAY",
 }
 _UNIT = r"(?:par|le|de l')\s*(mois|an|année|semaine|jour|heure|forfait journalier)"
-SALARY_PATTERNS = (
-    re.compile(rf"^(?:A|À) partir de {_NUM} euros (brut|net) {_UNIT}\b(?:[,.]?\s*(.*))?$", re.I),
-    re.compile(rf"^Entre {_NUM} et {_NUM} euros (brut|net) {_UNIT}\b(?:[,.]?\s*(.*))?$", re.I),
-    re.compile(rf"^De {_NUM} à {_NUM} euros (brut|net) {_UNIT}\b(?:[,.]?\s*(.*))?$", re.I),
-    re.compile(rf"^{_NUM} euros (brut|net) {_UNIT}\b(?:[,.]?\s*(.*))?$", re.I),
+# An amount in euros, then optionally gross/net, then optionally a period, then the qualifier.
+_TAIL = rf"\s+euros(?:\s+(brut|net))?(?:\s+{_UNIT}\b)?(?:[,.]?\s*(.*))?$"
+SALARY_PATTERNS = (  # (pattern, has a maximum of its own, a single amount is both bounds)
+    (re.compile(rf"^(?:A|À) partir de {_NUM}{_TAIL}", re.I), False, False),
+    (re.compile(rf"^Entre {_NUM} et {_NUM}{_TAIL}", re.I), True, False),
+    (re.compile(rf"^De {_NUM} à {_NUM}{_TAIL}", re.I), True, False),
+    (re.compile(rf"^{_NUM}{_TAIL}", re.I), False, True),
 )
 
 
@@ -413,29 +409,27 @@ def _number(text: str) -> Decimal:
 
 
 def parse_salary(raw: Item) -> Salary:
-    """"A partir de 1801 euros brut par mois, hors primes" → Salary(min 1801, EUR, MONTH…)."""
+    """ "A partir de 1801 euros brut par mois, hors primes" → Salary(min 1801, EUR, MONTH…)."""
     text = raw.text
     variable = "variable" in text.lower()
-    for kind, pattern in enumerate(SALARY_PATTERNS):
+    for pattern, has_max, single in SALARY_PATTERNS:
         m = pattern.match(text)
         if m is None:
             continue
-        groups = m.groups()
-        if kind in (1, 2):
-            low, high, basis, unit, rest = groups
+        if has_max:
+            low, high, basis, unit, rest = m.groups()
             minimum, maximum = _number(low), _number(high)
         else:
-            low, basis, unit, rest = groups
-            minimum, maximum = _number(low), None
-            if kind == 3:  # "1532 euros brut par mois": one amount, both bounds
-                maximum = minimum
+            low, basis, unit, rest = m.groups()
+            minimum = _number(low)
+            maximum = minimum if single else None
         return Salary(
             raw=raw,
             min_value=minimum,
             max_value=maximum,
             currency="EUR",
-            period=_PERIODS[unit.lower()],
-            basis="gross" if basis.lower() == "brut" else "net",
+            period=_PERIODS[unit.lower()] if unit else None,
+            basis=None if basis is None else "gross" if basis.lower() == "brut" else "net",
             qualifier=(rest or "").strip() or None,
             variable=variable,
         )

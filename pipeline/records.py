@@ -70,7 +70,7 @@ class Section:
 
 @dataclass(frozen=True, slots=True)
 class StudyDuration:
-    """"Durée des études" in "En bref": the stage ("Après le bac") and the text."""
+    """ "Durée des études" in "En bref": the stage ("Après le bac") and the text."""
 
     stage: Item | None
     paragraphs: tuple[Item, ...]

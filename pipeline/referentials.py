@@ -26,7 +26,9 @@ def load_rome_v3(path: Path) -> dict[str, str]:
     try:
         root = ElementTree.parse(path, forbid_dtd=True).getroot()
     except (OSError, ElementTree.ParseError) as exc:
-        raise InputError(str(path), getattr(exc, "position", (None,))[0], f"cannot read ROME v3: {exc}") from exc
+        raise InputError(
+            str(path), getattr(exc, "position", (None,))[0], f"cannot read ROME v3: {exc}"
+        ) from exc
     labels: dict[str, str] = {}
     for item in root.iter("item_referentiel_code_rome"):
         code, label = item.findtext("code_rome"), item.findtext("libelle")

@@ -7,6 +7,7 @@ written by pyoxigraph (fast, streaming); JSON-LD is compacted here with the cont
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -146,20 +147,24 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync, then rename: never a half file."""
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write to a temporary file beside ``path``, then rename over it: never a half file.
+
+    The rename is atomic, so a killed run leaves either the old or the new file. ``durable``
+    also fsyncs the data before the rename, so that a power cut cannot leave an empty file;
+    small per-fiche files skip it (the whole-graph files and the report keep it).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise

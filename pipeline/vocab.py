@@ -101,7 +101,7 @@ PREFIXES: dict[str, str] = {
 
 
 def slug(text: str) -> str:
-    """"j'ai le sens du contact" → "j-ai-le-sens-du-contact" (accents folded, lower case)."""
+    """ "j'ai le sens du contact" → "j-ai-le-sens-du-contact" (accents folded, lower case)."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-") or quote(text, safe="")
 

@@ -27,12 +27,9 @@ class NetworkBlocked(RuntimeError):
 
 
 def _is_loopback(address: object) -> bool:
-    if isinstance(address, tuple) and address:
-        host = address[0]
-    elif isinstance(address, (str, bytes)):
-        return True  # AF_UNIX socket path
-    else:
-        return False
+    if not (isinstance(address, tuple) and address):
+        return isinstance(address, (str, bytes))  # an AF_UNIX socket path is local
+    host = address[0]
     if host in ("localhost", b"localhost"):
         return True
     try:
