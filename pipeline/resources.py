@@ -25,7 +25,13 @@ def ontology_file() -> Path:
 
 
 def shapes_file() -> Path:
+    """The core shapes (fiches métiers)."""
     return _locate("shapes", "onisep-kg.shacl.ttl")
+
+
+def shapes_files() -> list[Path]:
+    """Every shapes file: the core one and one per referential (``shapes/*.shacl.ttl``)."""
+    return sorted(shapes_file().parent.glob("*.shacl.ttl"))
 
 
 def context_file() -> Path:
@@ -42,3 +48,27 @@ def metier_fiches_dir() -> Path:
 
 def rome_v3_file() -> Path:
     return seeds_dir() / "rome" / "unix_referentiel_code_rome_v346_utf8.xml"
+
+
+def formation_fiches_dir() -> Path:
+    return seeds_dir() / "onisep-fiches" / "formations"
+
+
+def ideo_formations_dir() -> Path:
+    return seeds_dir() / "onisep-fiches" / "ideo_formations"
+
+
+def ideo_metiers_file() -> Path:
+    return seeds_dir() / "onisep-fiches" / "ideo-metiers_onisep.xml"
+
+
+def rome_v4_metiers_file() -> Path:
+    return seeds_dir() / "rome" / "unix_referentiel_code_rome_v460_utf8.csv"
+
+
+def rome_v4_appellations_file() -> Path:
+    return seeds_dir() / "rome" / "unix_referentiel_appellation_v460_utf8.csv"
+
+
+def esco_crosswalk_file() -> Path:
+    return seeds_dir() / "esco-rome-crosswalk" / "FR_20230607_mapping_esco_rome.csv"

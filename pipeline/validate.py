@@ -8,7 +8,7 @@ message and — through the mapper's source map — the fiche file and line it c
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,14 +67,18 @@ def _n3(node: Node | None) -> str | None:
 class Validator:
     """pyshacl over one graph at a time, with the shapes compiled once."""
 
-    def __init__(self, shapes: Path | Graph | None = None) -> None:
+    def __init__(self, shapes: Path | Sequence[Path] | Graph | None = None) -> None:
         if not isinstance(shapes, Graph):
-            path = shapes or resources.shapes_file()
+            if shapes is None:
+                paths = resources.shapes_files()
+            else:
+                paths = [shapes] if isinstance(shapes, Path) else list(shapes)
             graph = Graph(store="SimpleMemory")  # no context index: ~1.4x faster for pyshacl
-            try:
-                graph.parse(path, format="turtle")
-            except Exception as exc:  # rdflib raises many kinds of parse errors
-                raise ShapesError(f"cannot load the SHACL shapes {path}: {exc}") from exc
+            for path in paths:
+                try:
+                    graph.parse(path, format="turtle")
+                except Exception as exc:  # rdflib raises many kinds of parse errors
+                    raise ShapesError(f"cannot load the SHACL shapes {path}: {exc}") from exc
             shapes = graph
         self.shapes_graph = shapes
         self._compiled = ShapesGraph(shapes)

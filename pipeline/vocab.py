@@ -38,6 +38,13 @@ class OKG(DefinedNamespace):
     ExtraField: URIRef
     SourceFile: URIRef
     SalaryBasis: URIRef
+    FormationType: URIRef
+    Domain: URIRef
+    RomeMetier: URIRef
+    RomeAppellation: URIRef
+    EscoOccupation: URIRef
+    Publication: URIRef
+    FormationEmploymentGroup: URIRef
     # individuals
     Gross: URIRef
     Net: URIRef
@@ -54,6 +61,12 @@ class OKG(DefinedNamespace):
     level: URIRef
     salaryBasis: URIRef
     extraField: URIRef
+    formationType: URIRef
+    certificationLevel: URIRef
+    exitLevel: URIRef
+    domain: URIRef
+    leadsTo: URIRef
+    formationEmploymentGroup: URIRef
     # datatype properties
     minimumLevelWording: URIRef
     order: URIRef
@@ -69,6 +82,19 @@ class OKG(DefinedNamespace):
     sha256: URIRef
     sourceLine: URIRef
     unparsedLine: URIRef
+    sigle: URIRef
+    durationWording: URIRef
+    certificationLevelWording: URIRef
+    exitLevelWording: URIRef
+    rncpCode: URIRef
+    nsfCode: URIRef
+    codeScolarite: URIRef
+    tutelle: URIRef
+    parcoursupExpectation: URIRef
+    accessConditions: URIRef
+    furtherStudies: URIRef
+    associatedMetierLabel: URIRef
+    collection: URIRef
 
 
 class ESCO(DefinedNamespace):
@@ -171,6 +197,41 @@ class Ids:
 
     def metier_scheme(self) -> URIRef:
         return self._iri("metier")
+
+    def formation_type(self, text: str) -> URIRef:
+        return self._iri(f"type-formation/{slug(text)}")
+
+    def formation_type_scheme(self) -> URIRef:
+        return self._iri("type-formation")
+
+    def domain(self, domain: str, sub_domain: str | None = None) -> URIRef:
+        """"informatique, Internet" / "systèmes et réseaux" → domaine/informatique-internet--systemes…"""
+        path = slug(domain) if sub_domain is None else f"{slug(domain)}--{slug(sub_domain)}"
+        return self._iri(f"domaine/{path}")
+
+    def domain_scheme(self) -> URIRef:
+        return self._iri("domaine")
+
+    def rome_v4(self, code: str) -> URIRef:
+        return self._iri(f"rome-v4/{code}")
+
+    def rome_v4_scheme(self) -> URIRef:
+        return self._iri("rome-v4")
+
+    def rome_appellation(self, code_ogr: str) -> URIRef:
+        return self._iri(f"rome-appellation/{code_ogr}")
+
+    def rome_appellation_label(self, code_ogr: str) -> URIRef:
+        return self._iri(f"label/rome-{code_ogr}")
+
+    def publication(self, gencod: str) -> URIRef:
+        return self._iri(f"publication/{gencod}")
+
+    def gfe(self, letter: str) -> URIRef:
+        return self._iri(f"gfe/{slug(letter)}")
+
+    def gfe_scheme(self) -> URIRef:
+        return self._iri("gfe")
 
     def graph(self, kind: str, key: str) -> URIRef:
         return self._iri(f"graph/{kind}/{key}")
