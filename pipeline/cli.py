@@ -9,7 +9,18 @@ import click
 
 from . import __version__
 from .errors import OnisepKgError
-from .ingest import IngestReport, Pipeline, display_path, ingest
+from .ingest import (
+    IngestReport,
+    Pipeline,
+    collect_fiches,
+    default_inputs,
+    display_path,
+    ingest,
+    survey_fiches,
+)
+from .linking import LinkReport
+from .referential_graphs import ReferentialSources, link_report
+from .referentials import load_referentials
 from .validate import Finding, Severity
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
@@ -56,6 +67,7 @@ def print_summary(report: IngestReport, out_dir: Path, *, show: int = 20) -> Non
         echo(f"findings: {_tally(report.findings)} (all of them in {display_path(out_dir / 'report.json')})")
     else:
         echo("findings: none")
+    print_links(report.links, detail=0)
     violations = [f for f in report.findings if f.severity == Severity.VIOLATION]
     for finding in violations[:show]:
         echo(f"  {finding.format()}")
@@ -65,6 +77,25 @@ def print_summary(report: IngestReport, out_dir: Path, *, show: int = 20) -> Non
         echo("failures:")
         for failure in report.failures:
             echo(f"  {failure.format()}")
+
+
+def print_links(links: LinkReport, *, detail: int) -> None:
+    """One line per link type; with ``detail`` > 0, that many unresolved references each."""
+    rows = list(links)
+    if not rows:
+        return
+    click.echo("links (resolved / total):")
+    width = max(len(s.link) for s in rows)
+    for stats in rows:
+        missing = stats.total - stats.resolved
+        tail = f"  ({missing} unresolved)" if missing else ""
+        click.echo(f"  {stats.link:<{width}}  {stats.resolved:>6} / {stats.total:<6}{tail}")
+        shown = sorted(stats.unresolved.items())[:detail] if detail else []
+        for (reference, reason), n in shown:
+            times = f" ×{n}" if n > 1 else ""
+            click.echo(f"      {reference}{times}: {reason}")
+        if detail and len(stats.unresolved) > detail:
+            click.echo(f"      … and {len(stats.unresolved) - detail} more")
 
 
 @main.command("ingest")
@@ -78,7 +109,10 @@ def print_summary(report: IngestReport, out_dir: Path, *, show: int = 20) -> Non
     help="Folder for the Turtle, JSON-LD and report.json.",
 )
 @click.option("--strict", is_flag=True, help="Also exit 1 when a SHACL violation is found.")
-def ingest_command(paths: tuple[Path, ...], out_dir: Path, strict: bool) -> None:
+@click.option(
+    "--fiches-only", is_flag=True, help="Skip the referentials (formations, ROME v4, ESCO, Idéo-Métiers)."
+)
+def ingest_command(paths: tuple[Path, ...], out_dir: Path, strict: bool, fiches_only: bool) -> None:
     """Parse, map, validate and write fiches métiers (PATH: files or folders of *.md).
 
     With no PATH, ingests the corpus shipped in seeds/onisep-fiches/metiers/. Exit code: 0 when
@@ -86,13 +120,38 @@ def ingest_command(paths: tuple[Path, ...], out_dir: Path, strict: bool) -> None
     found), 2 when the run could not start.
     """
     try:
-        report = ingest(list(paths) or None, out_dir, pipeline=Pipeline())
+        report = ingest(list(paths) or None, out_dir, pipeline=Pipeline(), with_referentials=not fiches_only)
     except OnisepKgError as exc:
         _fail(str(exc))
         return
     print_summary(report, out_dir)
     failed = bool(report.failures) or (strict and report.count(Severity.VIOLATION) > 0)
     sys.exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+@main.command("links")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--show", default=20, show_default=True, help="Unresolved references listed per link type.")
+def links_command(paths: tuple[Path, ...], show: int) -> None:
+    """Count, for every link type, the references that resolve and list those that do not.
+
+    Link types: métier → formation (FOR ids), métier → ROME v3, formation → métier ("Métiers
+    associés" labels), ROME v3 ↔ v4, appellation → ESCO, métier → ESCO, Idéo-Métiers item →
+    métier. PATH: fiches métiers or folders (default: the shipped corpus). Builds no graph and
+    writes nothing. Exit code 0; 2 when the inputs cannot be read.
+    """
+    try:
+        files, missing = collect_fiches(list(paths) or default_inputs())
+        survey, _claims = survey_fiches(files)
+        sources = ReferentialSources(load_referentials(formations={}).rome_v3_labels)
+        links = link_report(survey, sources)
+    except OnisepKgError as exc:
+        _fail(str(exc))
+        return
+    for failure in missing:
+        click.echo(f"[ERROR] [{failure.source}] {failure.message}", err=True)
+    print_links(links, detail=show)
+    sys.exit(EXIT_UNUSABLE if missing else EXIT_OK)
 
 
 @main.command("validate")

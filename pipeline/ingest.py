@@ -17,10 +17,12 @@ from typing import Any
 
 from . import __version__, resources
 from .errors import InputError
+from .linking import LinkReport
 from .mapper import Mapper
 from .parse import parse_metier
+from .referential_graphs import MetierSurvey, ReferentialSources, link_metiers
 from .referentials import Referentials, load_referentials
-from .serialize import Triple, atomic_write, to_jsonld, to_turtle
+from .serialize import Triple, atomic_write, to_jsonld, to_trig, to_turtle
 from .validate import Finding, Severity, Validator
 
 WHOLE_GRAPH_NAME = "onisep-kg"
@@ -57,14 +59,18 @@ class IngestReport:
     outcomes: list[FicheOutcome]
     graph_triples: int = 0
     outputs: list[Path] = field(default_factory=list)
+    links: LinkReport = field(default_factory=LinkReport)
+    referential_graphs: int = 0
+    referential_findings: list[Finding] = field(default_factory=list)
+    referential_failures: list[Failure] = field(default_factory=list)
 
     @property
     def failures(self) -> list[Failure]:
-        return [o.failure for o in self.outcomes if o.failure is not None]
+        return [o.failure for o in self.outcomes if o.failure is not None] + self.referential_failures
 
     @property
     def findings(self) -> list[Finding]:
-        return [f for o in self.outcomes for f in o.findings]
+        return [f for o in self.outcomes for f in o.findings] + self.referential_findings
 
     @property
     def ingested(self) -> int:
@@ -83,7 +89,9 @@ class IngestReport:
             "fiches": len(self.outcomes),
             "ingested": self.ingested,
             "failed": len(self.failures),
+            "referential_graphs": self.referential_graphs,
             "triples": self.graph_triples,
+            "links": self.links.to_json(),
             "findings_by_shape": [
                 {"severity": s.label, "shape": shape, "count": n} for s, shape, n in self.counts_by_shape()
             ],
@@ -130,12 +138,15 @@ def collect_fiches(paths: Iterable[Path]) -> tuple[list[Path], list[Failure]]:
     return files, missing
 
 
-def claimed_ids(files: Iterable[Path]) -> dict[str, list[str]]:
-    """MET id → the readable fiches that claim it, found before any output is written.
+def survey_fiches(files: Iterable[Path]) -> tuple[MetierSurvey, dict[str, list[str]]]:
+    """Read every fiche once before any output is written.
 
-    Only fiches that parse count: an unreadable file that happens to carry a good fiche's
-    ``**ID:**`` line fails on its own and must not knock the good fiche out.
+    Returns what the referentials are linked against (names, cited FOR ids and ROME codes) and,
+    per MET id, the fiches that claim it. Only fiches that parse count: an unreadable file that
+    happens to carry a good fiche's ``**ID:**`` line fails on its own and must not knock the good
+    fiche out.
     """
+    survey = MetierSurvey()
     claims: dict[str, list[str]] = {}
     for path in files:
         source = display_path(path)
@@ -144,7 +155,10 @@ def claimed_ids(files: Iterable[Path]) -> dict[str, list[str]]:
         except (OSError, InputError):
             continue
         claims.setdefault(record.metier_id, []).append(source)
-    return claims
+        survey.index.add(record)
+        survey.formations[record.metier_id] = [ref.formation_id for ref in record.formations]
+        survey.rome[record.metier_id] = [item.text for item in record.rome_codes]
+    return survey, claims
 
 
 def default_inputs() -> list[Path]:
@@ -152,7 +166,7 @@ def default_inputs() -> list[Path]:
 
 
 class Pipeline:
-    """Parse, map and validate fiches with referentials and shapes loaded once."""
+    """Parse, map and validate, with referentials and shapes loaded once per process."""
 
     def __init__(
         self,
@@ -161,7 +175,14 @@ class Pipeline:
         validator: Validator | None = None,
         mapper: Mapper | None = None,
     ) -> None:
-        self.mapper = mapper or Mapper(referentials or load_referentials())
+        sources: ReferentialSources | None = None
+        if mapper is None:
+            if referentials is None:
+                sources = ReferentialSources(load_referentials(formations={}).rome_v3_labels)
+                referentials = load_referentials(formations=sources.catalog.summaries())
+            mapper = Mapper(referentials)
+        self.mapper = mapper
+        self.sources = sources or ReferentialSources(mapper.refs.rome_v3_labels, ids=mapper.ids)
         self.validator = validator or Validator()
 
     def process(self, data: bytes, source: str) -> tuple[FicheOutcome, list[Triple] | None]:
@@ -187,20 +208,25 @@ def ingest(
     out_dir: Path,
     *,
     pipeline: Pipeline | None = None,
+    with_referentials: bool = True,
     on_fiche: Callable[[FicheOutcome], None] | None = None,
 ) -> IngestReport:
     """Ingest fiches (files or folders; the shipped corpus by default) and write ``out_dir``.
 
-    Writes ``metiers/<MET id>.ttl`` and ``.jsonld`` per fiche, the whole graph as
-    ``onisep-kg.ttl`` and ``onisep-kg.jsonld``, and ``report.json``.
+    Writes ``metiers/<MET id>.ttl`` and ``.jsonld`` per fiche; the whole graph (the fiches and,
+    unless ``with_referentials`` is false, the linked referentials) as ``onisep-kg.ttl`` and
+    ``onisep-kg.jsonld``, and as ``onisep-kg.trig`` with one named graph per source file; and
+    ``report.json`` (findings, failures, link statistics).
     """
     pipeline = pipeline or Pipeline()
     files, missing = collect_fiches(paths or default_inputs())
     outcomes = [FicheOutcome(f.source, failure=f) for f in missing]
     report = IngestReport(outcomes)
+    survey, all_claims = survey_fiches(files)
     # Two files claiming one MET id: neither is ingested, and the earlier output stays as it was.
-    claims = {i: srcs for i, srcs in claimed_ids(files).items() if len(srcs) > 1}
+    claims = {i: srcs for i, srcs in all_claims.items() if len(srcs) > 1}
     whole: set[Triple] = set()
+    quads: list[tuple[str, list[Triple]]] = []
     fiche_dir = out_dir / "metiers"
     for path in files:
         source = display_path(path)
@@ -221,6 +247,7 @@ def ingest(
                 outcome.findings = []
             elif triples is not None and outcome.metier_id is not None:
                 whole.update(triples)
+                quads.append((str(pipeline.mapper.ids.graph("metier", outcome.metier_id)), triples))
                 for suffix, writer in ((".ttl", to_turtle), (".jsonld", to_jsonld)):
                     target = fiche_dir / f"{outcome.metier_id}{suffix}"
                     atomic_write(target, writer(triples), durable=False)
@@ -228,13 +255,40 @@ def ingest(
         outcomes.append(outcome)
         if on_fiche is not None:
             on_fiche(outcome)
+    if with_referentials:
+        _add_referentials(report, pipeline, survey, whole, quads)
     report.graph_triples = len(whole)
     if whole:
-        for suffix, writer in ((".ttl", to_turtle), (".jsonld", to_jsonld)):
+        for suffix, data in (
+            (".ttl", to_turtle(whole)),
+            (".jsonld", to_jsonld(whole)),
+            (".trig", to_trig(quads)),
+        ):
             target = out_dir / f"{WHOLE_GRAPH_NAME}{suffix}"
-            atomic_write(target, writer(whole))
+            atomic_write(target, data)
             report.outputs.append(target)
     target = out_dir / "report.json"
     atomic_write(target, (json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n").encode())
     report.outputs.append(target)
     return report
+
+
+def _add_referentials(
+    report: IngestReport,
+    pipeline: Pipeline,
+    survey: MetierSurvey,
+    whole: set[Triple],
+    quads: list[tuple[str, list[Triple]]],
+) -> None:
+    """Build, validate and add the linked referential graphs; count every link type."""
+    sources = pipeline.sources
+    link_metiers(survey, report.links, catalog=sources.catalog, rome_v3_labels=sources.rome_v3_labels)
+    built = sources.build(survey, report.links)
+    report.referential_failures.extend(Failure(e.source, e.line, e.message) for e in built.failures)
+    for graphs in built.by_kind.values():
+        report.referential_findings.extend(pipeline.validator.validate_many(graphs))
+        for fiche in graphs:
+            triples = list(fiche.graph)
+            whole.update(triples)
+            quads.append((str(fiche.graph_iri), triples))
+        report.referential_graphs += len(graphs)

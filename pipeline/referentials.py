@@ -5,7 +5,8 @@ XML is read with defusedxml: no DTD, no entity expansion, no external entity is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from defusedxml import ElementTree
@@ -15,10 +16,19 @@ from .errors import InputError
 
 
 @dataclass(frozen=True, slots=True)
+class FormationSummary:
+    """What a métier graph says of a formation it cites: its name and certification level."""
+
+    name: str
+    level: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Referentials:
-    """What the mapper needs from the referentials, loaded once per run."""
+    """What the métier mapper needs from the referentials, loaded once per run."""
 
     rome_v3_labels: dict[str, str]
+    formations: Mapping[str, FormationSummary] = field(default_factory=dict)
 
 
 def load_rome_v3(path: Path) -> dict[str, str]:
@@ -37,5 +47,11 @@ def load_rome_v3(path: Path) -> dict[str, str]:
     return labels
 
 
-def load_referentials() -> Referentials:
-    return Referentials(rome_v3_labels=load_rome_v3(resources.rome_v3_file()))
+def load_referentials(*, formations: Mapping[str, FormationSummary] | None = None) -> Referentials:
+    """ROME v3 labels and the formation summaries (the shipped catalog unless given)."""
+    if formations is None:
+        from .formations import load_formations  # formations.py imports FormationSummary from here
+
+        catalog = load_formations(resources.formation_fiches_dir(), resources.ideo_formations_dir())
+        formations = catalog.summaries()
+    return Referentials(rome_v3_labels=load_rome_v3(resources.rome_v3_file()), formations=formations)

@@ -24,6 +24,7 @@ from rdflib.term import Node
 from . import resources
 
 Triple = tuple[Node, Node, Node]
+Quad = tuple[Node, Node, Node, Node]
 
 
 @cache
@@ -63,12 +64,24 @@ def _ox(term: Node) -> Any:
 def to_turtle(triples: Iterable[Triple]) -> bytes:
     """Sorted, prefixed Turtle."""
     ox_triples = [ox.Triple(_ox(s), _ox(p), _ox(o)) for s, p, o in sorted_triples(triples)]
-    body = ox.serialize(ox_triples, format=ox.RdfFormat.TURTLE, prefixes=context())
-    # pyoxigraph writes the prefix lines in hash order: write our own, sorted, for stable bytes
+    return _sorted_prefixes(ox.serialize(ox_triples, format=ox.RdfFormat.TURTLE, prefixes=context()))
+
+
+def _sorted_prefixes(body: bytes) -> bytes:
+    """pyoxigraph writes the prefix lines in hash order: write our own, sorted, for stable bytes."""
     while body.startswith(b"@prefix "):
         body = body[body.index(b"\n") + 1 :]
     header = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in sorted(context().items()))
     return header.encode("utf-8") + b"\n" + body
+
+
+def to_trig(graphs: Iterable[tuple[str, Iterable[Triple]]]) -> bytes:
+    """TriG: one named graph per (graph IRI, triples), graphs and triples sorted, prefixed."""
+    quads = []
+    for graph_iri, triples in sorted(graphs, key=lambda g: g[0]):
+        g = ox.NamedNode(graph_iri)
+        quads.extend(ox.Quad(_ox(s), _ox(p), _ox(o), g) for s, p, o in sorted_triples(triples))
+    return _sorted_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=context()))
 
 
 # -- JSON-LD --------------------------------------------------------------------------------

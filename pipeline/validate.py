@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pyshacl import Validator as _PyshaclValidator
@@ -20,8 +20,8 @@ from rdflib.namespace import SH
 from rdflib.term import BNode, Node
 
 from . import resources
+from .emit import FicheGraph, SourceMap
 from .errors import ShapesError
-from .mapper import SourceMap
 
 
 class Severity(enum.IntEnum):
@@ -110,23 +110,58 @@ class Validator:
         _conforms, report, _text = validator.run()
         return sorted(self._findings(report, source_map), key=_finding_key)
 
+    def validate_many(self, graphs: Sequence[FicheGraph]) -> list[Finding]:
+        """Validate many source graphs in one pyshacl run over their union.
+
+        Much faster than one run per graph for thousands of small graphs. Each finding is located
+        through the source map of the first graph that emitted its focus node.
+        """
+        if not graphs:
+            return []
+        union = Graph()
+        where: dict[object, SourceMap] = {}
+        for fiche in graphs:
+            union += fiche.graph
+            for node in fiche.source_map.nodes:
+                where.setdefault(node, fiche.source_map)
+        validator = _PyshaclValidator(
+            DataGraph.from_rdflib(union),
+            shacl_graph=self.shapes_graph,
+            options={"inference": "none", "allow_infos": True, "allow_warnings": True},
+        )
+        validator.shacl_graph = self._compiled
+        _conforms, report, _text = validator.run()
+        fallback = graphs[0].source_map
+        findings = [
+            replace(finding, source=m.source, line=m.line_of(focus, path))
+            for finding, focus, path in self._raw_findings(report)
+            for m in [where.get(focus, fallback)]
+        ]
+        return sorted(findings, key=_finding_key)
+
     def _findings(self, report: Graph, source_map: SourceMap) -> Iterable[Finding]:
+        for finding, focus, path in self._raw_findings(report):
+            yield replace(finding, source=source_map.source, line=source_map.line_of(focus, path))
+
+    def _raw_findings(self, report: Graph) -> Iterable[tuple[Finding, Node | None, Node | None]]:
+        """Each result as an unlocated finding, with its focus node and path."""
         for result in report.subjects(RDF.type, SH.ValidationResult):
             focus = report.value(result, SH.focusNode)
             path = report.value(result, SH.resultPath)
             shape = report.value(result, SH.sourceShape)
             message = report.value(result, SH.resultMessage)
             value = report.value(result, SH.value)
-            yield Finding(
+            finding = Finding(
                 severity=Severity.from_iri(report.value(result, SH.resultSeverity)),
                 shape=self._shape_name(shape) if shape is not None else "?",
                 message=str(message) if message is not None else "constraint not met",
-                source=source_map.source,
-                line=source_map.line_of(focus, path),
+                source="",
+                line=None,
                 focus=_n3(focus),
                 path=_n3(path),
                 value=_n3(value),
             )
+            yield finding, focus, path
 
 
 def _finding_key(f: Finding) -> tuple:

@@ -67,6 +67,7 @@ class OKG(DefinedNamespace):
     domain: URIRef
     leadsTo: URIRef
     formationEmploymentGroup: URIRef
+    romeParent: URIRef
     # datatype properties
     minimumLevelWording: URIRef
     order: URIRef
@@ -95,6 +96,13 @@ class OKG(DefinedNamespace):
     furtherStudies: URIRef
     associatedMetierLabel: URIRef
     collection: URIRef
+    ficheMetierCode: URIRef
+    ecologicalTransition: URIRef
+    digitalTransition: URIRef
+    demographicTransition: URIRef
+    regulatedOccupation: URIRef
+    managerialOccupation: URIRef
+    rarelyUsed: URIRef
 
 
 class ESCO(DefinedNamespace):
@@ -205,7 +213,7 @@ class Ids:
         return self._iri("type-formation")
 
     def domain(self, domain: str, sub_domain: str | None = None) -> URIRef:
-        """"informatique, Internet" / "systèmes et réseaux" → domaine/informatique-internet--systemes…"""
+        """ "informatique, Internet" / "systèmes et réseaux" → domaine/informatique-internet--systemes…"""
         path = slug(domain) if sub_domain is None else f"{slug(domain)}--{slug(sub_domain)}"
         return self._iri(f"domaine/{path}")
 
@@ -232,6 +240,9 @@ class Ids:
 
     def gfe_scheme(self) -> URIRef:
         return self._iri("gfe")
+
+    def dataset(self, key: str) -> URIRef:
+        return self._iri(f"dataset/{key}")
 
     def graph(self, kind: str, key: str) -> URIRef:
         return self._iri(f"graph/{kind}/{key}")

@@ -196,7 +196,7 @@ def mixed_run(workdir: Path, pipeline: Pipeline) -> tuple[IngestReport, Path, li
     """Five real fiches and the bad ones in ``in/``, ingested into ``out/``."""
     _good_files(workdir / INPUT)
     bads = _bad_files(workdir / INPUT)
-    report = ingest([Path(INPUT)], Path("out"), pipeline=pipeline)
+    report = ingest([Path(INPUT)], Path("out"), pipeline=pipeline, with_referentials=False)
     return report, workdir / "out", bads
 
 
@@ -283,13 +283,13 @@ def test_a_bad_fiche_with_a_good_fiches_id_leaves_its_outputs_intact(
 ) -> None:
     folder = workdir / INPUT
     _good_files(folder)
-    first = ingest([folder], workdir / "out", pipeline=pipeline)
+    first = ingest([folder], workdir / "out", pipeline=pipeline, with_referentials=False)
     assert first.failures == []
     before = {p.name: p.read_bytes() for p in (workdir / "out" / "metiers").iterdir()}
     assert len(before) == 2 * len(GOOD_IDS)
 
     (folder / name).write_bytes(make())
-    second = ingest([folder], workdir / "out", pipeline=pipeline)
+    second = ingest([folder], workdir / "out", pipeline=pipeline, with_referentials=False)
     # a second file claiming MET.799 makes both fail; an unreadable one fails alone
     duplicate = "other" in name
     assert len(second.failures) == (2 if duplicate else 1)
@@ -304,7 +304,9 @@ def test_a_bad_fiche_with_a_good_fiches_id_leaves_its_outputs_intact(
 def test_cli_ingest_with_bad_fiches_exits_1_and_prints_each_failure(workdir: Path) -> None:
     _good_files(workdir / INPUT)
     bads = _bad_files(workdir / INPUT)
-    result = CliRunner().invoke(main, ["ingest", INPUT, "--out", "out"], prog_name="onisep-kg")
+    result = CliRunner().invoke(
+        main, ["ingest", INPUT, "--out", "out", "--fiches-only"], prog_name="onisep-kg"
+    )
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert f"fiches: {len(GOOD_IDS) + len(bads)} read, {len(GOOD_IDS)} ingested, {len(bads)} failed" in lines
@@ -324,7 +326,9 @@ def test_cli_ingest_with_bad_fiches_exits_1_and_prints_each_failure(workdir: Pat
 
 def test_cli_ingest_with_only_good_fiches_exits_0(workdir: Path) -> None:
     _good_files(workdir / INPUT)
-    result = CliRunner().invoke(main, ["ingest", INPUT, "--out", "out"], prog_name="onisep-kg")
+    result = CliRunner().invoke(
+        main, ["ingest", INPUT, "--out", "out", "--fiches-only"], prog_name="onisep-kg"
+    )
     assert result.exit_code == 0, result.output
     assert (
         result.output.splitlines()[0] == f"fiches: {len(GOOD_IDS)} read, {len(GOOD_IDS)} ingested, 0 failed"

@@ -60,7 +60,7 @@ def test_help_lists_the_commands() -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "Usage: onisep-kg [OPTIONS] COMMAND [ARGS]..."
     commands = lines[lines.index("Commands:") + 1 :]
-    assert [line.split()[0] for line in commands] == ["ingest", "validate"]
+    assert [line.split()[0] for line in commands] == ["ingest", "links", "validate"]
     options = lines[lines.index("Options:") + 1 : lines.index("Commands:")]
     assert any(line.strip().startswith("--version") for line in options)
     assert any(line.strip().startswith("-h, --help") for line in options)
@@ -75,6 +75,7 @@ def test_ingest_help_lists_its_options() -> None:
     assert [line.split()[0] for line in options.splitlines() if line.startswith("  -")] == [
         "--out",
         "--strict",
+        "--fiches-only",
         "-h,",
     ]
     assert "[default:" in options and "output]" in options
@@ -184,7 +185,7 @@ def _ingest_three(folder: Path) -> Result:
     (folder / "in").mkdir()
     for met_id in THREE:
         shutil.copy(real(met_id), folder / "in" / real(met_id).name)
-    return run("ingest", "in", "--out", "out")
+    return run("ingest", "in", "--out", "out", "--fiches-only")
 
 
 def test_ingest_three_fiches_prints_the_summary_and_writes_the_files(at_tmp: Path) -> None:
@@ -193,7 +194,7 @@ def test_ingest_three_fiches_prints_the_summary_and_writes_the_files(at_tmp: Pat
     out = at_tmp / "out"
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert written == sorted(
-        ["onisep-kg.jsonld", "onisep-kg.ttl", "report.json"]
+        ["onisep-kg.jsonld", "onisep-kg.trig", "onisep-kg.ttl", "report.json"]
         + [f"metiers/{m}{ext}" for m in THREE for ext in (".jsonld", ".ttl")]
     )
     triples = len(set(ox.parse(path=str(out / "onisep-kg.ttl"), format=ox.RdfFormat.TURTLE)))
@@ -206,7 +207,7 @@ def test_ingest_three_fiches_prints_the_summary_and_writes_the_files(at_tmp: Pat
     assert lines[:4] == [
         "fiches: 3 read, 3 ingested, 0 failed",
         f"triples: {triples} in the whole graph",
-        "written: out/ (9 files)",
+        "written: out/ (10 files)",
         "findings by shape:",
     ]
     rank = {"Violation": 0, "Warning": 1, "Info": 2}
@@ -231,14 +232,14 @@ def test_ingest_three_fiches_prints_the_summary_and_writes_the_files(at_tmp: Pat
 def test_ingest_strict_exits_1_on_a_violation(at_tmp: Path) -> None:
     (at_tmp / "in").mkdir()
     shutil.copy(real("MET.323"), at_tmp / "in" / "a15.md")
-    assert run("ingest", "in", "--out", "out").exit_code == 0
-    result = run("ingest", "in", "--out", "out", "--strict")
+    assert run("ingest", "in", "--out", "out", "--fiches-only").exit_code == 0
+    result = run("ingest", "in", "--out", "out", "--fiches-only", "--strict")
     assert result.exit_code == 1
     assert "[VIOLATION] [in/a15.md:23] " in result.stdout
 
 
 def test_ingest_a_missing_path_is_a_failure(at_tmp: Path) -> None:
-    result = run("ingest", "nowhere", "--out", "out")
+    result = run("ingest", "nowhere", "--out", "out", "--fiches-only")
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == "fiches: 1 read, 0 ingested, 1 failed"
     assert "  nowhere: no such file or folder" in result.stdout.splitlines()
@@ -291,3 +292,25 @@ def test_readme_main_and_test_commands_exist(at_root: Path) -> None:
                     assert (ROOT / arg.split("::")[0]).exists(), f"README test path {arg} does not exist"
     assert any(Path(s[0]).name == "onisep-kg" for s in main_steps), "no onisep-kg in the main command"
     assert any("pytest" in s for s in test_steps), "no pytest in the test command"
+
+
+# -- links -----------------------------------------------------------------------------------------
+def test_links_counts_every_link_type_and_lists_the_unresolved() -> None:
+    result = run("links", "--show", "50")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "links (resolved / total):"
+    rows = {
+        m[1]: (int(m[2]), int(m[3])) for m in re.finditer(r"^  (\S.*?)\s+(\d+) / (\d+)", result.stdout, re.M)
+    }
+    assert rows["métier → formation"] == (2394, 2433)
+    assert rows["métier → ROME v3"] == (405, 407)
+    assert rows["métier → ESCO"] == (918, 1043)
+    assert rows["appellation → ESCO"] == (11118, 11118)
+    assert rows["Idéo-Métiers item → métier"] == (1489, 1489)
+    # the 39 FOR ids no formation source describes are each listed with the reason
+    dangling = re.findall(
+        r"^      (FOR\.\d+): no formation fiche nor Idéo record has this FOR id$", result.stdout, re.M
+    )
+    assert len(dangling) == 39
+    assert "      A15: malformed ROME code: expected a letter and four digits (e.g. I1401)" in lines

@@ -1,0 +1,135 @@
+"""The referentials as graphs, linked to the métiers being ingested, with their link statistics.
+
+Formations (formation fiches and Idéo records), ROME v4.60 métiers and appellations, the
+ESCO↔ROME crosswalk and the Idéo-Métiers publications each give one named graph per source
+file. This module builds them against the métiers of the run (their names resolve the formations'
+"Métiers associés"; their ids and ROME codes check the Idéo-Métiers items) and counts, for each
+link type, what resolved and what did not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from . import resources
+from .emit import FicheGraph, generated_at
+from .errors import InputError
+from .formation_mapper import LINK_DESCRIPTION, LINK_FORMATION_METIER, map_formation
+from .formations import FormationCatalog, load_formations
+from .ideo_metiers import IdeoMetiersMapper, link_ideo_metiers, load_ideo_metiers
+from .linking import LinkReport, MetierIndex
+from .rome_esco import RomeEsco, RomeEscoMapper, link_rome_esco, load_rome_esco
+from .vocab import Ids
+
+ROME_CODE_LENGTH = 5
+
+
+@dataclass(slots=True)
+class MetierSurvey:
+    """What the run's métier fiches say that the referentials are linked against."""
+
+    index: MetierIndex = field(default_factory=MetierIndex)
+    formations: dict[str, list[str]] = field(default_factory=dict)  # MET id → cited FOR ids
+    rome: dict[str, list[str]] = field(default_factory=dict)  # MET id → cited ROME codes
+
+
+@dataclass(slots=True)
+class ReferentialGraphs:
+    """The graphs by kind (formations, ROME/ESCO, Idéo-Métiers) and the files that failed."""
+
+    by_kind: dict[str, list[FicheGraph]] = field(default_factory=dict)
+    failures: list[InputError] = field(default_factory=list)
+
+
+class ReferentialSources:
+    """The shipped referentials, each read once per process and kept."""
+
+    def __init__(self, rome_v3_labels: Mapping[str, str], *, ids: Ids | None = None) -> None:
+        self.rome_v3_labels = rome_v3_labels
+        self.ids = ids or Ids()
+        self._catalog: FormationCatalog | None = None
+        self._rome: RomeEsco | None = None
+
+    @property
+    def catalog(self) -> FormationCatalog:
+        if self._catalog is None:
+            self._catalog = load_formations(resources.formation_fiches_dir(), resources.ideo_formations_dir())
+        return self._catalog
+
+    @property
+    def rome(self) -> RomeEsco:
+        if self._rome is None:
+            self._rome = load_rome_esco()
+        return self._rome
+
+    def build(self, survey: MetierSurvey, links: LinkReport) -> ReferentialGraphs:
+        out = ReferentialGraphs()
+        when = generated_at()
+        catalog = self.catalog
+        out.failures.extend(catalog.failures)
+        out.by_kind["formations"] = [
+            map_formation(record, ids=self.ids, metier_index=survey.index, links=links, when=when)
+            for record in catalog.records()
+        ]
+        rome = self.rome
+        out.by_kind["ROME v4 and ESCO"] = RomeEscoMapper(self.rome_v3_labels, ids=self.ids).map_all(rome)
+        link_rome_esco(rome, links, rome_v3_codes=self.rome_v3_labels, metier_rome=survey.rome)
+        try:
+            ideo = load_ideo_metiers()
+        except InputError as exc:
+            out.failures.append(exc)
+        else:
+            out.by_kind["Idéo-Métiers"] = [IdeoMetiersMapper(self.rome_v3_labels, ids=self.ids).map(ideo)]
+            link_ideo_metiers(ideo, links, known_metiers=survey.rome.keys(), fiche_rome=survey.rome)
+        return out
+
+
+def link_metiers(
+    survey: MetierSurvey, links: LinkReport, *, catalog: FormationCatalog, rome_v3_labels: Mapping[str, str]
+) -> None:
+    """Métier → formation and métier → ROME v3, counted per distinct reference."""
+    stats = links.stats(
+        "métier → formation", "distinct FOR ids cited by métiers that a formation source describes"
+    )
+    for formation_id in sorted(_distinct(survey.formations.values())):
+        summary = catalog.summary(formation_id)
+        if summary is not None:
+            stats.ok()
+        else:
+            stats.miss(formation_id, "no formation fiche nor Idéo record has this FOR id")
+    stats = links.stats("métier → ROME v3", "distinct ROME codes cited by métiers that ROME v3.46 labels")
+    for code in sorted(_distinct(survey.rome.values())):
+        if code in rome_v3_labels:
+            stats.ok()
+        elif len(code) != ROME_CODE_LENGTH:
+            stats.miss(code, "malformed ROME code: expected a letter and four digits (e.g. I1401)")
+        else:
+            stats.miss(code, "not in ROME v3.46")
+
+
+def link_report(survey: MetierSurvey, sources: ReferentialSources) -> LinkReport:
+    """Every link type counted without building or validating a graph (``onisep-kg links``)."""
+    links = LinkReport()
+    catalog = sources.catalog
+    link_metiers(survey, links, catalog=catalog, rome_v3_labels=sources.rome_v3_labels)
+    stats = links.stats(LINK_FORMATION_METIER, LINK_DESCRIPTION)
+    for record in catalog.records():
+        for item in record.metier_labels:
+            resolution = survey.index.resolve(item.text)
+            if resolution.resolved:
+                stats.ok()
+            else:
+                stats.miss(item.text, resolution.reason or "unresolved")
+    link_rome_esco(sources.rome, links, rome_v3_codes=sources.rome_v3_labels, metier_rome=survey.rome)
+    try:
+        ideo = load_ideo_metiers()
+    except InputError:
+        pass  # the ingest reports the unreadable file; here there is nothing to count
+    else:
+        link_ideo_metiers(ideo, links, known_metiers=survey.rome.keys(), fiche_rome=survey.rome)
+    return links
+
+
+def _distinct(lists: Iterable[list[str]]) -> set[str]:
+    return {value for values in lists for value in values}
