@@ -21,6 +21,7 @@ from .ingest import (
 from .linking import LinkReport
 from .referential_graphs import ReferentialSources, link_report
 from .referentials import load_referentials
+from .store import EmbeddedStore, load_ingest_output
 from .validate import Finding, Severity
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
@@ -112,19 +113,37 @@ def print_links(links: LinkReport, *, detail: int) -> None:
 @click.option(
     "--fiches-only", is_flag=True, help="Skip the referentials (formations, ROME v4, ESCO, Idéo-Métiers)."
 )
-def ingest_command(paths: tuple[Path, ...], out_dir: Path, strict: bool, fiches_only: bool) -> None:
+@click.option(
+    "--store",
+    "store_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also load the result into this embedded store (as onisep-kg load does).",
+)
+def ingest_command(
+    paths: tuple[Path, ...], out_dir: Path, strict: bool, fiches_only: bool, store_dir: Path | None
+) -> None:
     """Parse, map, validate and write fiches métiers (PATH: files or folders of *.md).
 
     With no PATH, ingests the corpus shipped in seeds/onisep-fiches/metiers/. Exit code: 0 when
     every fiche was ingested, 1 when at least one failed (or, with --strict, a violation was
     found), 2 when the run could not start.
     """
+    store: EmbeddedStore | None = None
     try:
+        if store_dir is not None:
+            store = EmbeddedStore(store_dir)  # opened first: a locked store fails before the run
         report = ingest(list(paths) or None, out_dir, pipeline=Pipeline(), with_referentials=not fiches_only)
+        print_summary(report, out_dir)
+        if store is not None:
+            click.echo(f"loading into the {store.description}")
+            click.echo(load_ingest_output(out_dir, store).summary())
     except OnisepKgError as exc:
         _fail(str(exc))
         return
-    print_summary(report, out_dir)
+    finally:
+        if store is not None:
+            store.close()
     failed = bool(report.failures) or (strict and report.count(Severity.VIOLATION) > 0)
     sys.exit(EXIT_FAILED if failed else EXIT_OK)
 
@@ -194,3 +213,12 @@ def validate_command(files: tuple[Path, ...]) -> None:
     elif findings:
         click.echo(_tally(findings))
     sys.exit(EXIT_UNUSABLE if unusable else EXIT_FAILED if violations else EXIT_OK)
+
+
+# The store commands (issue 4) live in their own module.
+from .cli_query import query_command  # noqa: E402
+from .cli_store import load_command, serve_command  # noqa: E402
+
+main.add_command(load_command)
+main.add_command(query_command)
+main.add_command(serve_command)

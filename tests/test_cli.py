@@ -60,7 +60,7 @@ def test_help_lists_the_commands() -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "Usage: onisep-kg [OPTIONS] COMMAND [ARGS]..."
     commands = lines[lines.index("Commands:") + 1 :]
-    assert [line.split()[0] for line in commands] == ["ingest", "links", "validate"]
+    assert [line.split()[0] for line in commands] == ["ingest", "links", "load", "query", "serve", "validate"]
     options = lines[lines.index("Options:") + 1 : lines.index("Commands:")]
     assert any(line.strip().startswith("--version") for line in options)
     assert any(line.strip().startswith("-h, --help") for line in options)
@@ -76,6 +76,7 @@ def test_ingest_help_lists_its_options() -> None:
         "--out",
         "--strict",
         "--fiches-only",
+        "--store",
         "-h,",
     ]
     assert "[default:" in options and "output]" in options
