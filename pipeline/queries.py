@@ -74,15 +74,15 @@ class QueryError(OnisepKgError):
 
 
 class UnknownQuery(QueryError):
-    pass
+    """No named query has that name."""
 
 
 class ParameterError(QueryError):
-    pass
+    """A parameter is missing, unknown, or not of its declared type."""
 
 
 class QuerySyntaxError(QueryError):
-    pass
+    """The SPARQL text does not parse."""
 
 
 # -- the named queries ----------------------------------------------------------------------------
