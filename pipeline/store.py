@@ -20,6 +20,7 @@ no proxy from the environment, no redirect followed. Credentials come from the e
 
 from __future__ import annotations
 
+import abc
 import base64
 import contextlib
 import csv
@@ -539,11 +540,12 @@ def _now() -> str:
 
 
 # -- the interface --------------------------------------------------------------------------
-class Store:
+class Store(abc.ABC):
     """What every store offers: idempotent :meth:`load` and parameterised :meth:`query`."""
 
     description = "store"
 
+    @abc.abstractmethod
     def query(
         self,
         sparql: str,
@@ -557,7 +559,6 @@ class Store:
         single graph of ``onisep-kg.ttl``, except that a triple in several graphs is matched
         once per graph); otherwise data is matched with ``GRAPH ?g { … }``.
         """
-        raise NotImplementedError
 
     def records(self) -> dict[str, GraphRecord]:
         """Per named graph loaded by :meth:`load`: what the metadata graph records."""
@@ -626,26 +627,29 @@ class Store:
         return report
 
     # the parts each store implements
+    @abc.abstractmethod
     def _graph_names(self) -> set[str]:
-        raise NotImplementedError
+        """The named graphs the store holds (the metadata graph aside)."""
 
+    @abc.abstractmethod
     def _add_new(self, graphs: Sequence[_Prepared], when: str) -> None:
         """Write graphs that are not in the store yet, with their records."""
         for graph in graphs:
             self._replace(graph, when)
 
+    @abc.abstractmethod
     def _replace(self, graph: _Prepared, when: str) -> None:
         """Replace one graph and its record."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _remove(self, iris: Sequence[str]) -> None:
-        raise NotImplementedError
+        """Drop these graphs and their records."""
 
-    def _finish(self, known: dict[str, GraphRecord], removed: set[str], when: str) -> None:
+    def _finish(self, known: dict[str, GraphRecord], removed: set[str], when: str) -> None:  # noqa: B027
         """Called once the data graphs are written (the remote store writes its metadata here)."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 (a hook: nothing to release by default)
+        """Release the store (the embedded store closes its files; a remote one has nothing)."""
 
     def __enter__(self) -> Store:
         return self
@@ -770,7 +774,7 @@ class EmbeddedStore(Store):
         except OSError as exc:
             raise StoreError(f"cannot write the store {self.path}: {exc}") from None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a hook: nothing to release by default)
         store = getattr(self, "_store", None)
         if store is not None:
             with contextlib.suppress(OSError):
@@ -1022,7 +1026,7 @@ class RemoteStore(Store):
         self._loaded: dict[str, list[str]] = {}
         return super().load(graphs, remove_missing=remove_missing, now=now)
 
-    def _finish(self, known: dict[str, GraphRecord], removed: set[str], when: str) -> None:
+    def _finish(self, known: dict[str, GraphRecord], removed: set[str], when: str) -> None:  # noqa: B027
         """PUT the whole metadata graph last: an interrupted load re-does its graphs next time."""
         lines: list[str] = []
         for iri, record in known.items():
