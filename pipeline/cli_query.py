@@ -145,7 +145,7 @@ def query_command(
     """Run a SPARQL query: QUERY (SPARQL text, or the name of a named query), --file or --name.
 
     Parameters are bound as RDF terms, never pasted into the query: a value is always taken as a
-    plain value. The default graph is the union of every graph of the store.
+    plain value. The default graph is the merge of every graph of the store (each triple once).
 
     \b
     Examples:

@@ -38,7 +38,8 @@ def _fail(message: str) -> None:
 
 
 def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--store DIR`` or ``--endpoint URL`` (+ ``--server``, ``--query-url``, ``--gsp-url``)."""
+    """``--store DIR`` or ``--endpoint URL`` (+ ``--server``, ``--query-url``, ``--gsp-url``,
+    ``--update-url``)."""
     options = [
         click.option(
             "--store",
@@ -63,13 +64,16 @@ def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Choice(SERVER_KINDS),
             default="oxigraph",
             show_default=True,
-            help="Kind of server: gives the query and Graph Store URLs under --endpoint.",
+            help="Kind of server: gives the query, Graph Store and update URLs under --endpoint.",
         ),
         click.option(
             "--query-url", metavar="URL", default=None, help="SPARQL query URL (overrides --server)."
         ),
         click.option(
             "--gsp-url", metavar="URL", default=None, help="Graph Store Protocol URL (overrides --server)."
+        ),
+        click.option(
+            "--update-url", metavar="URL", default=None, help="SPARQL Update URL (overrides --server)."
         ),
         click.option(
             "--timeout", type=float, default=120.0, show_default=True, help="Seconds per HTTP request."
@@ -95,6 +99,7 @@ def load_command(
     server: str,
     query_url: str | None,
     gsp_url: str | None,
+    update_url: str | None,
     timeout: float,
     keep_missing: bool,
 ) -> None:
@@ -102,13 +107,20 @@ def load_command(
 
     SOURCE is a TriG or N-Quads file, or the folder ingest wrote (default: output/onisep-kg.trig).
     Each named graph is loaded with its provenance in the metadata graph: an unchanged graph is
-    skipped, a changed one replaced, one no longer in SOURCE removed. Exit code 0; 2 when the
+    skipped, a changed one replaced, one no longer in SOURCE removed. The default graph is kept
+    as the merge of the loaded graphs (each triple once), which queries see. Exit code 0; 2 when the
     input or the store is unusable (a store locked by another process, a server refusing).
     """
     try:
         path = dataset_path(source or DEFAULT_TRIG)
         with open_store(  # first: a locked store fails before the input is read
-            store_dir, endpoint=endpoint, server=server, query_url=query_url, gsp_url=gsp_url, timeout=timeout
+            store_dir,
+            endpoint=endpoint,
+            server=server,
+            query_url=query_url,
+            gsp_url=gsp_url,
+            update_url=update_url,
+            timeout=timeout,
         ) as store:
             graphs = read_dataset(path)
             click.echo(f"loading {display_path(path)} ({len(graphs)} graphs) into the {store.description}")
@@ -132,18 +144,12 @@ def load_command(
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=7878, show_default=True, help="Port (0: any free port).")
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
-@click.option(
-    "--union-default-graph/--no-union-default-graph",
-    default=True,
-    show_default=True,
-    help="Query the union of the named graphs as the default graph.",
-)
-def serve_command(store_dir: Path, host: str, port: int, quiet: bool, union_default_graph: bool) -> None:
+def serve_command(store_dir: Path, host: str, port: int, quiet: bool) -> None:
     """Serve the store as a read-only SPARQL endpoint with a web query page.
 
     GET or POST /sparql with query= (SPARQL 1.1 protocol): SELECT and ASK answer JSON or CSV by
     the Accept header, CONSTRUCT and DESCRIBE Turtle. / is a query page. The default graph is
-    the union of the named graphs (--no-union-default-graph: only GRAPH ?g finds data). The
+    the merge of the loaded graphs; GRAPH ?g { … } finds which source file says what. The
     store stays open (locked) until Ctrl-C.
     """
     from .server import SparqlServer
@@ -156,7 +162,7 @@ def serve_command(store_dir: Path, host: str, port: int, quiet: bool, union_defa
         _fail(str(exc))
         return
     try:
-        httpd = SparqlServer(store, host, port, quiet=quiet, union_default_graph=union_default_graph)
+        httpd = SparqlServer(store, host, port, quiet=quiet)
     except OSError as exc:
         store.close()
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")

@@ -467,12 +467,12 @@ def run(
     bindings: Mapping[str, Term] | None = None,
 ) -> Result:
     """Run a query on an embedded store, parameters bound by substitution. The default graph is
-    the union of every graph, so a store of named graphs (one per source file) answers like the
-    single graph of ``onisep-kg.ttl``."""
+    the merge of the source files' graphs (kept by ``onisep-kg load``, built by
+    :func:`load_graph_files`), so a store answers like the single graph of ``onisep-kg.ttl``."""
     text = query.text if isinstance(query, NamedQuery) else query
     substitutions = {ox.Variable(name): term for name, term in (bindings or {}).items()}
     try:
-        return store.query(text, substitutions=substitutions or None, use_default_graph_as_union=True)
+        return store.query(text, substitutions=substitutions or None)
     except SyntaxError as e:
         raise QuerySyntaxError(f"the SPARQL query is not valid: {_first_line(e)}") from e
     except RuntimeError as e:
@@ -498,23 +498,36 @@ def open_store(path: Path, *, read_only: bool = True) -> ox.Store:
     if not (path / "CURRENT").is_file():
         raise QueryError(f"{path} is not a store (run `onisep-kg load` to make one, or pass --graph FILE)")
     try:
-        return ox.Store.read_only(str(path)) if read_only else ox.Store(str(path))
+        store = ox.Store.read_only(str(path)) if read_only else ox.Store(str(path))
     except OSError as e:
         raise QueryError(f"the store {path} cannot be opened: {_first_line(e)}") from e
+    if not store.query("ASK { ?s ?p ?o }") and store.query("ASK { GRAPH ?g { ?s ?p ?o } }"):
+        raise QueryError(
+            f"the store {path} has named graphs but no merged default graph (it was loaded by an "
+            f"earlier onisep-kg): run `onisep-kg load --store {path}` once to build it"
+        )
+    return store
 
 
 def load_graph_files(paths: Iterable[Path]) -> ox.Store:
-    """An in-memory store holding Turtle / TriG / N-Triples / N-Quads / JSON-LD / RDF-XML files."""
+    """An in-memory store holding Turtle / TriG / N-Triples / N-Quads / JSON-LD / RDF-XML files.
+
+    A dataset's named graphs are kept, and their merge is the default graph, as in a loaded store.
+    """
     store = ox.Store()
+    default = ox.DefaultGraph()
     for path in paths:
         suffix = path.suffix.lstrip(".").lower()
         fmt = ox.RdfFormat.from_extension(suffix) if suffix else None
         if fmt is None:
             raise QueryError(f"{path}: unknown RDF format (expected .ttl, .trig, .nt, .nq, .jsonld or .rdf)")
         try:
-            store.load(path=str(path), format=fmt)
+            quads = list(ox.parse(path=str(path), format=fmt))
         except (OSError, SyntaxError, ValueError) as e:
             raise QueryError(f"{path} cannot be loaded: {_first_line(e)}") from e
+        store.extend(quads)
+        named = (q for q in quads if q.graph_name != default)
+        store.extend(ox.Quad(q.subject, q.predicate, q.object, default) for q in named)
     return store
 
 

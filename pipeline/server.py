@@ -5,8 +5,8 @@
 ``application/sparql-results+json`` (default) or ``text/csv`` by the ``Accept`` header,
 CONSTRUCT and DESCRIBE as ``text/turtle``. ``GET /`` is a self-contained HTML page (no CDN, no
 external script) that posts the query with ``fetch`` and shows the rows as a table. There is no
-update endpoint: an ``update=`` request is refused. The default graph is the union of the named
-graphs (as in ``onisep-kg query``) unless the server is made with ``union_default_graph=False``.
+update endpoint: an ``update=`` request is refused. The default graph is the merge of the loaded
+graphs, which the store keeps (as in ``onisep-kg query``).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class SparqlHandler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.NOT_ACCEPTABLE, f"this answer is available as {offered}")
             return
         try:
-            result = self.server.store.query(sparql, union_default_graph=self.server.union_default_graph)
+            result = self.server.store.query(sparql)
             payload = render(result, media)
         except QueryError as exc:
             self._error(HTTPStatus.BAD_REQUEST, str(exc))
@@ -197,11 +197,9 @@ class SparqlServer(ThreadingHTTPServer):
         port: int = 7878,
         *,
         quiet: bool = False,
-        union_default_graph: bool = True,
     ):
         self.store = store
         self.quiet = quiet
-        self.union_default_graph = union_default_graph
         super().__init__((host, port), SparqlHandler)
 
     @property
@@ -242,9 +240,8 @@ PAGE = (
 <h1>onisep-kg — SPARQL</h1>
 <p>A read-only SPARQL 1.1 endpoint over the onisep-kg store: <code>/sparql</code>
 (GET or POST <code>query=</code>; JSON or CSV results, Turtle for CONSTRUCT/DESCRIBE).
-Each source file is a named graph; the default graph is their union (unless the server was
-started with <code>--no-union-default-graph</code>), so <code>GRAPH ?g { … }</code> is only
-needed to ask which file says what.</p>
+Each source file is a named graph; the default graph is their merge (each triple once), so
+<code>GRAPH ?g { … }</code> is only needed to ask which file says what.</p>
 <form id="form" method="post" action="/sparql">
 <textarea id="query" name="query" spellcheck="false">"""
     + DEFAULT_QUERY.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

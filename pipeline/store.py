@@ -8,13 +8,21 @@ Both stores have one interface:
   source and content are unchanged is skipped; a changed one is replaced (drop + insert in one
   transaction in the embedded store; one ``PUT`` on a server); a graph that is no longer in the
   input is removed. The loading time lives in the metadata graph only, never in a data graph.
+* The **default graph is the RDF merge of the loaded graphs**, kept up to date by
+  :meth:`Store.load`: a triple that several source files state (a ROME label, a formation's
+  name) is in it once, so ``COUNT`` and joins see each fact once, and a query needs no
+  ``GRAPH ?g``. (A "union default graph" would not do: Oxigraph 0.5 answers a triple once per
+  graph holding it, which multiplies rows and made joins over shared nodes run for minutes;
+  see docs/decisions/0009-merged-default-graph.md.) When a graph is replaced or removed, its
+  triples leave the merge unless another data graph still states them.
 * :meth:`Store.query` runs SPARQL with parameters bound safely: through pyoxigraph's
   ``substitutions`` in the embedded store, through a ``VALUES`` block built from N-Triples-escaped
   RDF terms for a server. User text is never pasted into a query.
 
-The remote store speaks the SPARQL 1.1 Graph Store HTTP Protocol (load) and the SPARQL 1.1
-protocol (query) with :mod:`urllib` only. It talks to the URLs the user gave and nothing else:
-no proxy from the environment, no redirect followed. Credentials come from the environment
+The remote store speaks the SPARQL 1.1 Graph Store HTTP Protocol (load), SPARQL 1.1 Update (to
+keep the merged default graph) and the SPARQL 1.1 protocol (query) with :mod:`urllib` only. It
+talks to the URLs the user gave and nothing else: no proxy from the environment, no redirect
+followed. Credentials come from the environment
 (``ONISEP_KG_USER`` / ``ONISEP_KG_PASSWORD``, HTTP basic) and are redacted from every message.
 """
 
@@ -68,6 +76,7 @@ CONTENT_SHA256 = "https://schema.org/sha256"  # of the graph content (schema:sha
 SOURCE_BASE = "https://w3id.org/onisep-kg/id/source/"
 GRAPH_NAMESPACE = META_GRAPH.rsplit("/", 1)[0] + "/"
 BATCH_QUADS = 200_000  # new graphs are bulk-loaded this many quads at a time
+MERGE_BATCH = 500  # graphs added to a server's merged default graph per update request
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 BindingValue = str | int | float | bool | Decimal | datetime | date | ox.NamedNode | ox.Literal | Node
@@ -480,6 +489,20 @@ SELECT ?g ?digest ?when ?file ?sha WHERE {{ GRAPH <{META_GRAPH}> {{
   OPTIONAL {{ ?g <{PROV_DERIVED_FROM}> ?src . ?src <{FILE_NAME}> ?file ; <{SHA256}> ?sha }}
 }} }}"""
 
+_ANY_DEFAULT_QUERY = "ASK { ?s ?p ?o }"
+
+_MERGED_COUNT_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+def _unmerge(iri: str) -> str:
+    """The update taking out of the merge the triples that only the graph ``iri`` states."""
+    g = _iri(iri)
+    return (
+        f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH {g} {{ ?s ?p ?o }} FILTER NOT EXISTS {{ "
+        f"GRAPH ?h {{ ?s ?p ?o }} FILTER(?h != {g} && ?h != <{META_GRAPH}>) }} }}"
+    )
+
+
 _COUNT_QUERY = f"""
 SELECT (COUNT(*) AS ?n) WHERE {{
   GRAPH <{META_GRAPH}> {{ ?g <{CONTENT_SHA256}> ?digest }}
@@ -513,14 +536,18 @@ class LoadReport:
     removed: list[str] = field(default_factory=list)
     quads: int = 0
     quads_written: int = 0
+    triples: int = 0
+    merge_rebuilt: bool = False
     seconds: float = 0.0
 
     def summary(self) -> str:
+        rebuilt = " (rebuilt from every graph)" if self.merge_rebuilt else ""
         return (
             f"graphs: {len(self.loaded)} loaded, {len(self.replaced)} replaced, "
             f"{len(self.skipped)} skipped (unchanged), {len(self.removed)} removed\n"
             f"quads: {self.quads} in the loaded graphs ({self.quads_written} written) "
-            f"in {self.seconds:.1f} s"
+            f"in {self.seconds:.1f} s\n"
+            f"default graph: {self.triples} distinct triples, the merge of the loaded graphs{rebuilt}"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -531,6 +558,8 @@ class LoadReport:
             "removed": len(self.removed),
             "quads": self.quads,
             "quads_written": self.quads_written,
+            "triples": self.triples,
+            "merge_rebuilt": self.merge_rebuilt,
             "seconds": round(self.seconds, 3),
         }
 
@@ -546,19 +575,31 @@ class Store(abc.ABC):
     description = "store"
 
     @abc.abstractmethod
-    def query(
-        self,
-        sparql: str,
-        *,
-        bindings: Mapping[str, BindingValue] | None = None,
-        union_default_graph: bool = False,
-    ) -> QueryResult:
+    def query(self, sparql: str, *, bindings: Mapping[str, BindingValue] | None = None) -> QueryResult:
         """Run ``sparql`` with ``bindings`` bound safely (see the module docstring).
 
-        With ``union_default_graph``, the default graph is the union of every graph (like the
-        single graph of ``onisep-kg.ttl``, except that a triple in several graphs is matched
-        once per graph); otherwise data is matched with ``GRAPH ?g { … }``.
+        The default graph is the merge of the loaded graphs (the single graph of
+        ``onisep-kg.ttl``); ``GRAPH ?g { … }`` matches one source file's graph.
         """
+
+    @abc.abstractmethod
+    def update(self, sparql: str) -> None:
+        """Run a SPARQL 1.1 Update (the store's own maintenance: never with user text)."""
+
+    def has_merge(self) -> bool:
+        """Whether the default graph holds anything (the merge of the loaded graphs)."""
+        return bool(self.query(_ANY_DEFAULT_QUERY).boolean)
+
+    def rebuild_merge(self) -> None:
+        """Recompute the default graph as the merge of every data graph (the metadata graph aside).
+
+        :meth:`load` calls it when graphs are recorded but the default graph is empty: a store
+        loaded before the merge was kept, or one whose merge was dropped by hand.
+        """
+        self.update(
+            f"DROP SILENT DEFAULT ;\nINSERT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} "
+            f"FILTER(?g != <{META_GRAPH}>) }}"
+        )
 
     def records(self) -> dict[str, GraphRecord]:
         """Per named graph loaded by :meth:`load`: what the metadata graph records."""
@@ -566,7 +607,14 @@ class Store(abc.ABC):
 
     def quad_count(self) -> int:
         """Quads in the named graphs that :meth:`load` loaded (the metadata graph excluded)."""
-        rows = self.query(_COUNT_QUERY).rows
+        return self._count(_COUNT_QUERY)
+
+    def triple_count(self) -> int:
+        """Distinct triples of the merged default graph."""
+        return self._count(_MERGED_COUNT_QUERY)
+
+    def _count(self, sparql: str) -> int:
+        rows = self.query(sparql).rows
         return int(rows[0][0].value) if rows and rows[0][0] is not None else 0
 
     def load(
@@ -584,6 +632,9 @@ class Store(abc.ABC):
         report = LoadReport()
         known = self.records()
         present = self._graph_names()
+        if known and not self.has_merge():
+            self.rebuild_merge()
+            report.merge_rebuilt = True
         seen: set[str] = set()
         batch: list[_Prepared] = []
         batch_quads = 0
@@ -623,6 +674,7 @@ class Store(abc.ABC):
         if report.loaded or report.replaced or report.removed:
             self._finish(known, set(report.removed), when)
         report.quads = self.quad_count()
+        report.triples = self.triple_count()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -671,6 +723,7 @@ class EmbeddedStore(Store):
 
     def __init__(self, path: Path | str = DEFAULT_STORE, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self.description = f"store {self.path}"
         try:
             if read_only:
@@ -690,13 +743,7 @@ class EmbeddedStore(Store):
         """The underlying :class:`pyoxigraph.Store`."""
         return self._store
 
-    def query(
-        self,
-        sparql: str,
-        *,
-        bindings: Mapping[str, BindingValue] | None = None,
-        union_default_graph: bool = False,
-    ) -> QueryResult:
+    def query(self, sparql: str, *, bindings: Mapping[str, BindingValue] | None = None) -> QueryResult:
         terms = _check_bindings(bindings)
         if terms:
             missing = sorted(set(terms) - _shape(sparql).variables)
@@ -704,9 +751,7 @@ class EmbeddedStore(Store):
                 raise QueryError(f"the query has no variable {', '.join('?' + v for v in missing)} to bind")
         substitutions = {ox.Variable(name): term for name, term in terms.items()}
         try:
-            result = self._store.query(
-                sparql, substitutions=substitutions or None, use_default_graph_as_union=union_default_graph
-            )
+            result = self._store.query(sparql, substitutions=substitutions or None)
             return QueryResult.from_oxigraph(result)
         except SyntaxError as exc:
             raise QueryError(f"invalid SPARQL: {exc}") from None
@@ -719,6 +764,9 @@ class EmbeddedStore(Store):
             raise QueryError(str(exc)) from None
         except OSError as exc:
             raise StoreError(f"cannot read the store {self.path}: {exc}") from None
+
+    def update(self, sparql: str) -> None:
+        self._write(lambda: self._store.update(sparql))
 
     def _graph_names(self) -> set[str]:
         return {g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)}
@@ -736,10 +784,12 @@ class EmbeddedStore(Store):
         # first and the records after, in one transaction: a load interrupted in between leaves
         # graphs without a record, which the next load replaces (or removes) whole.
         def data() -> Iterator[ox.Quad]:
+            default = ox.DefaultGraph()
             for graph in graphs:
                 name = ox.NamedNode(graph.iri)
                 for t in graph.triples:
                     yield ox.Quad(t.subject, t.predicate, t.object, name)
+                    yield ox.Quad(t.subject, t.predicate, t.object, default)  # the merge: a set
 
         meta = ox.NamedNode(META_GRAPH)
         records = [
@@ -753,11 +803,12 @@ class EmbeddedStore(Store):
     def _replace(self, graph: _Prepared, when: str) -> None:
         g = _iri(graph.iri)
         update = (
-            f"DROP SILENT GRAPH {g} ;\n{self._meta_delete(graph.iri)}"
+            f"{_unmerge(graph.iri)} ;\nDROP SILENT GRAPH {g} ;\n{self._meta_delete(graph.iri)}"
             f"INSERT DATA {{ GRAPH {g} {{\n{_ntriples(graph.lines)}}}\n"
-            f"GRAPH <{META_GRAPH}> {{\n{_ntriples(_meta_lines(graph, when))}}} }}"
+            f"GRAPH <{META_GRAPH}> {{\n{_ntriples(_meta_lines(graph, when))}}} }} ;\n"
+            f"ADD SILENT {g} TO DEFAULT"
         )
-        self._write(lambda: self._store.update(update))  # one transaction: drop, insert, record
+        self.update(update)  # one transaction: unmerge, drop, insert, record, merge
 
     @staticmethod
     def _parse(lines: Sequence[str]) -> list[ox.Triple]:
@@ -765,8 +816,7 @@ class EmbeddedStore(Store):
 
     def _remove(self, iris: Sequence[str]) -> None:
         for iri in iris:
-            update = f"{self._meta_delete(iri)}DROP SILENT GRAPH {_iri(iri)}"
-            self._write(lambda u=update: self._store.update(u))
+            self.update(f"{_unmerge(iri)} ;\n{self._meta_delete(iri)}DROP SILENT GRAPH {_iri(iri)}")
 
     def _write(self, action: Any) -> None:
         try:
@@ -774,11 +824,12 @@ class EmbeddedStore(Store):
         except OSError as exc:
             raise StoreError(f"cannot write the store {self.path}: {exc}") from None
 
-    def close(self) -> None:  # noqa: B027 (a hook: nothing to release by default)
+    def close(self) -> None:
         store = getattr(self, "_store", None)
         if store is not None:
-            with contextlib.suppress(OSError):
-                store.flush()
+            if not self.read_only:
+                with contextlib.suppress(OSError):
+                    store.flush()
             self._store = None  # type: ignore[assignment]
             del store  # pyoxigraph releases the lock when the last reference goes
 
@@ -794,6 +845,7 @@ class Endpoint:
     query_url: str
     gsp_url: str
     server: str = "oxigraph"
+    update_url: str | None = None
 
     @classmethod
     def for_server(
@@ -803,47 +855,44 @@ class Endpoint:
         *,
         query_url: str | None = None,
         gsp_url: str | None = None,
+        update_url: str | None = None,
     ) -> Endpoint:
         """The URLs of ``server`` (see docs/stores.md) under the base URL ``endpoint``.
 
-        oxigraph ``BASE/query``, ``BASE/store``; fuseki (base ``…/ds``) ``BASE/sparql``,
-        ``BASE/data``; graphdb (base ``…/repositories/<id>``) ``BASE``,
-        ``BASE/rdf-graphs/service``; virtuoso ``BASE/sparql``, ``BASE/sparql-graph-crud``.
-        ``query_url`` / ``gsp_url`` override either; with both, ``endpoint`` may be None.
+        Query, Graph Store and update URLs: oxigraph ``BASE/query``, ``BASE/store``,
+        ``BASE/update``; fuseki (base ``…/ds``) ``BASE/sparql``, ``BASE/data``, ``BASE/update``;
+        graphdb (base ``…/repositories/<id>``) ``BASE``, ``BASE/rdf-graphs/service``,
+        ``BASE/statements``; virtuoso ``BASE/sparql``, ``BASE/sparql-graph-crud``,
+        ``BASE/sparql``. ``query_url`` / ``gsp_url`` / ``update_url`` override each; with all
+        three, ``endpoint`` may be None.
         """
         if server not in _PRESETS:
             raise StoreError(f"unknown server kind {server!r}; expected one of {', '.join(SERVER_KINDS)}")
         if endpoint is None:
-            if query_url is None or gsp_url is None:
-                raise StoreError("give --endpoint, or both --query-url and --gsp-url")
-            return cls(_check_url(query_url), _check_url(gsp_url), server)
+            if query_url is None or gsp_url is None or update_url is None:
+                raise StoreError("give --endpoint, or all of --query-url, --gsp-url and --update-url")
+            return cls(_check_url(query_url), _check_url(gsp_url), server, _check_url(update_url))
         base = _check_url(endpoint).rstrip("/")
-        q_suffix, g_suffix = _PRESETS[server]
-        for suffix in (q_suffix, g_suffix):  # a full query or GSP URL given as the base
+        suffixes = _PRESETS[server]
+        for suffix in suffixes:  # a full query, GSP or update URL given as the base
             if suffix and base.endswith(suffix):
                 base = base[: -len(suffix)]
                 break
+        q_suffix, g_suffix, u_suffix = suffixes
         return cls(
             _check_url(query_url) if query_url else base + q_suffix,
             _check_url(gsp_url) if gsp_url else base + g_suffix,
             server,
+            _check_url(update_url) if update_url else base + u_suffix,
         )
 
 
-# How each server is asked for a union default graph (GraphDB's and Virtuoso's default graph
-# already is the union of all graphs).
-_UNION_PARAMS: dict[str, dict[str, str]] = {
-    "oxigraph": {"union-default-graph": ""},
-    "fuseki": {"default-graph-uri": "urn:x-arq:UnionGraph"},
-    "graphdb": {},
-    "virtuoso": {},
-}
-
+# Query, Graph Store Protocol and SPARQL Update URLs under each server's base URL.
 _PRESETS = {
-    "oxigraph": ("/query", "/store"),
-    "fuseki": ("/sparql", "/data"),
-    "graphdb": ("", "/rdf-graphs/service"),
-    "virtuoso": ("/sparql", "/sparql-graph-crud"),
+    "oxigraph": ("/query", "/store", "/update"),
+    "fuseki": ("/sparql", "/data", "/update"),
+    "graphdb": ("", "/rdf-graphs/service", "/statements"),
+    "virtuoso": ("/sparql", "/sparql-graph-crud", "/sparql"),
 }
 
 
@@ -961,18 +1010,9 @@ class RemoteStore(Store):
         except (TimeoutError, OSError) as exc:
             raise RemoteStoreError(self.redact(f"{method} {shown}: {exc}")) from None
 
-    def query(
-        self,
-        sparql: str,
-        *,
-        bindings: Mapping[str, BindingValue] | None = None,
-        union_default_graph: bool = False,
-    ) -> QueryResult:
+    def query(self, sparql: str, *, bindings: Mapping[str, BindingValue] | None = None) -> QueryResult:
         text = bind_values(sparql, bindings) if bindings else sparql
-        form = {"query": text}
-        if union_default_graph:
-            form.update(_UNION_PARAMS[self.endpoint.server])
-        body = urllib.parse.urlencode(form).encode("ascii")
+        body = urllib.parse.urlencode({"query": text}).encode("ascii")
         data, ctype = self._request(
             "POST",
             self.endpoint.query_url,
@@ -992,6 +1032,16 @@ class RemoteStore(Store):
             raise RemoteStoreError(f"{self.endpoint.query_url}: unreadable {media} answer: {exc}") from None
         raise RemoteStoreError(f"{self.endpoint.query_url}: unexpected answer type {media or 'none'}")
 
+    def update(self, sparql: str) -> None:
+        url = self.endpoint.update_url
+        if url is None:
+            raise RemoteStoreError(
+                f"{self.endpoint.query_url}: no SPARQL Update URL; give --update-url (the store keeps "
+                "the merge of the graphs in the default graph through SPARQL Update)"
+            )
+        body = urllib.parse.urlencode({"update": sparql}).encode("utf-8")
+        self._request("POST", url, body=body, content_type="application/x-www-form-urlencoded")
+
     def _gsp(self, iri: str) -> str:
         sep = "&" if "?" in self.endpoint.gsp_url else "?"
         return f"{self.endpoint.gsp_url}{sep}{urllib.parse.urlencode({'graph': iri})}"
@@ -1000,24 +1050,39 @@ class RemoteStore(Store):
         result = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
         return {row[0].value for row in result.rows if isinstance(row[0], ox.NamedNode)}
 
-    def _replace(self, graph: _Prepared, when: str) -> None:
+    def _put(self, graph: _Prepared, when: str) -> None:
         # PUT replaces the graph whole (SPARQL 1.1 GSP §5.3); N-Triples is Turtle, which every
         # server takes.
         body = _ntriples(graph.lines).encode("utf-8")
         self._request("PUT", self._gsp(graph.iri), body=body, content_type="text/turtle; charset=utf-8")
         self._loaded[graph.iri] = _meta_lines(graph, when)
 
+    def _merge(self, iris: Sequence[str]) -> None:
+        for start in range(0, len(iris), MERGE_BATCH):
+            batch = iris[start : start + MERGE_BATCH]
+            self.update(" ;\n".join(f"ADD SILENT {_iri(iri)} TO DEFAULT" for iri in batch))
+
+    def _replace(self, graph: _Prepared, when: str) -> None:
+        # Not one transaction on a server: unmerge, PUT, merge. The record is written last (in
+        # _finish), so an interrupted load replaces this graph again, each step idempotent.
+        self.update(_unmerge(graph.iri))
+        self._put(graph, when)
+        self._merge([graph.iri])
+
     def _add_new(self, graphs: Sequence[_Prepared], when: str) -> None:
         # A few PUTs at a time: the server parses and writes one while we send the next.
         if self.workers <= 1:
-            super()._add_new(graphs, when)
-            return
-        with ThreadPoolExecutor(self.workers) as pool:
-            for _ in pool.map(lambda g: self._replace(g, when), graphs):
-                pass
+            for graph in graphs:
+                self._put(graph, when)
+        else:
+            with ThreadPoolExecutor(self.workers) as pool:
+                for _ in pool.map(lambda g: self._put(g, when), graphs):
+                    pass
+        self._merge([g.iri for g in graphs])
 
     def _remove(self, iris: Sequence[str]) -> None:
         for iri in iris:
+            self.update(_unmerge(iri))
             self._request("DELETE", self._gsp(iri), ok_missing=True)
 
     def load(
@@ -1126,17 +1191,20 @@ def open_store(
     server: str = "oxigraph",
     query_url: str | None = None,
     gsp_url: str | None = None,
+    update_url: str | None = None,
     read_only: bool = False,
     timeout: float = 120.0,
 ) -> Store:
     """The embedded store in ``store_dir`` (default ``output/store``), or the server at ``endpoint``.
 
     A server is chosen by ``endpoint`` (a base URL, see :meth:`Endpoint.for_server`) or by both
-    ``query_url`` and ``gsp_url``; its credentials come from the environment.
+    ``query_url``, ``gsp_url`` and ``update_url``; its credentials come from the environment.
     """
-    if endpoint is not None or query_url is not None or gsp_url is not None:
+    if any(url is not None for url in (endpoint, query_url, gsp_url, update_url)):
         if store_dir is not None:
             raise StoreError("give either a store directory or an endpoint, not both")
-        target = Endpoint.for_server(endpoint, server, query_url=query_url, gsp_url=gsp_url)
+        target = Endpoint.for_server(
+            endpoint, server, query_url=query_url, gsp_url=gsp_url, update_url=update_url
+        )
         return RemoteStore(target, timeout=timeout)
     return EmbeddedStore(store_dir or DEFAULT_STORE, read_only=read_only)

@@ -27,6 +27,7 @@ from click.testing import CliRunner
 from pipeline import queries as Q
 from pipeline import resources
 from pipeline.cli_query import query_command
+from pipeline.store import EmbeddedStore
 
 METIERS = resources.metier_fiches_dir()
 FORMATIONS = resources.formation_fiches_dir()
@@ -860,6 +861,10 @@ def test_cli_reads_a_store_directory_read_only(small_graph: Path, tmp_path: Path
     store = ox.Store(str(path))
     store.load(path=str(small_graph), format=ox.RdfFormat.TRIG)
     store.flush()
+    del store
+    with EmbeddedStore(path) as loaded:  # the merge of the named graphs in the default graph
+        loaded.rebuild_merge()
+    store = ox.Store(str(path))
     quads = len(store)
     del store
     result = CliRunner().invoke(
@@ -871,3 +876,18 @@ def test_cli_reads_a_store_directory_read_only(small_graph: Path, tmp_path: Path
     )
     assert result.exit_code == 0 and "MET.12" in result.output
     assert len(ox.Store(str(path))) == quads
+
+
+def test_cli_says_how_to_mend_a_store_without_the_merge(small_graph: Path, tmp_path: Path) -> None:
+    """A store holding only named graphs (loaded by hand, or by an older onisep-kg) would answer
+    nothing: the query command says so and how to build the merge."""
+    path = tmp_path / "store"
+    store = ox.Store(str(path))
+    store.load(path=str(small_graph), format=ox.RdfFormat.TRIG)
+    store.flush()
+    del store
+    result = CliRunner().invoke(
+        query_command, ["search-metiers", "-p", "text=informatique", "--store", str(path)]
+    )
+    assert result.exit_code == 2 and "no merged default graph" in result.output
+    assert f"onisep-kg load --store {path}" in result.output

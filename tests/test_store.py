@@ -35,6 +35,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import URIRef
 
+from pipeline import queries as Q
 from pipeline.cli_store import load_command, serve_command
 from pipeline.ingest import IngestReport, Pipeline, ingest
 from pipeline.server import SparqlServer
@@ -91,6 +92,17 @@ def sha256(path: Path) -> str:
 def trig_quads(path: Path) -> set[str]:
     """The distinct quads of a TriG file, as N-Quads lines (an independent count)."""
     return {str(q) for q in ox.parse(path=str(path), format=ox.RdfFormat.TRIG)}
+
+
+def trig_triples(path: Path) -> set[str]:
+    """The distinct triples of a TriG file, whatever graph holds them (the RDF merge)."""
+    return {str(q.triple) for q in ox.parse(path=str(path), format=ox.RdfFormat.TRIG)}
+
+
+def merged_triples(store: Store) -> set[str]:
+    """The triples of the store's default graph, as N-Triples lines."""
+    result = store.query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }")
+    return {str(ox.Triple(s, p, o)) for s, p, o in result.rows}  # type: ignore[arg-type]
 
 
 def store_quads(store: Store) -> set[str]:
@@ -244,11 +256,14 @@ def test_load_twice_keeps_the_same_quads_and_skips_every_graph(
     assert len(first.loaded) == 10 and not (first.replaced or first.skipped or first.removed)
     assert first.quads == len(expected) == first.quads_written
     assert store_quads(store) == expected  # the data graphs hold exactly the TriG, nothing more
+    merge = trig_triples(trig)
+    assert len(merge) < len(expected)  # the ten graphs share concept triples
+    assert merged_triples(store) == merge and first.triples == len(merge)
 
     second = load_ingest_output(out, store)
     assert len(second.skipped) == 10 and not (second.loaded or second.replaced or second.removed)
     assert second.quads == first.quads and second.quads_written == 0
-    assert store_quads(store) == expected
+    assert store_quads(store) == expected and merged_triples(store) == merge
 
     # The metadata graph: per graph, the source file and its SHA-256 (checked against the files
     # themselves) and the loading time, which never reaches a data graph.
@@ -275,6 +290,8 @@ def test_a_changed_fiche_replaces_only_its_graph(
     assert report.replaced == [GRAPH_799]
     assert len(report.skipped) == 9 and not (report.loaded or report.removed)
     assert store_quads(store) == trig_quads(changed_out / "onisep-kg.trig")
+    # the merge follows: the old sentence's triple left it, shared concept triples stayed
+    assert merged_triples(store) == trig_triples(changed_out / "onisep-kg.trig")
     ask = store.query(
         'ASK { GRAPH ?g { ?s ?p ?text FILTER(CONTAINS(STR(?text), "Une phrase ajoutée pour le test.")) } }'
     )
@@ -284,6 +301,7 @@ def test_a_changed_fiche_replaces_only_its_graph(
     # back to the original: replaced again, and the old source's record is gone from the metadata
     again = load_ingest_output(out, store)
     assert again.replaced == [GRAPH_799]
+    assert merged_triples(store) == trig_triples(out / "onisep-kg.trig")
     sources = store.query(f"SELECT ?h WHERE {{ GRAPH <{META_GRAPH}> {{ ?src <{OKG}sha256> ?h }} }}")
     assert sha256(edited) not in {row[0].value for row in sources.rows}  # type: ignore[union-attr]
     assert len(sources.rows) == 10
@@ -298,7 +316,8 @@ def test_a_deleted_fiche_removes_its_graph(
     assert report.removed == [GRAPH_799]
     assert len(report.skipped) == 9 and not (report.loaded or report.replaced)
     assert store_quads(store) == trig_quads(shrunk_sample / "onisep-kg.trig")
-    assert report.quads < before.quads
+    assert merged_triples(store) == trig_triples(shrunk_sample / "onisep-kg.trig")
+    assert report.quads < before.quads and report.triples < before.triples
     assert GRAPH_799 not in store.records()
     gone = store.query(
         f"ASK {{ {{ GRAPH <{GRAPH_799}> {{ ?s ?p ?o }} }} UNION {{ GRAPH ?m {{ <{GRAPH_799}> ?p ?o }} }} }}"
@@ -564,23 +583,35 @@ def test_credentials_never_appear_in_output_or_errors(
 
 def test_endpoint_presets() -> None:
     assert Endpoint.for_server("http://127.0.0.1:7878") == Endpoint(
-        "http://127.0.0.1:7878/query", "http://127.0.0.1:7878/store", "oxigraph"
+        "http://127.0.0.1:7878/query",
+        "http://127.0.0.1:7878/store",
+        "oxigraph",
+        "http://127.0.0.1:7878/update",
     )
     assert Endpoint.for_server("http://127.0.0.1:7878/query").gsp_url == "http://127.0.0.1:7878/store"
+    assert Endpoint.for_server("http://127.0.0.1:7878/update").query_url == "http://127.0.0.1:7878/query"
     fuseki = Endpoint.for_server("http://h:3030/ds/", "fuseki")
-    assert (fuseki.query_url, fuseki.gsp_url) == ("http://h:3030/ds/sparql", "http://h:3030/ds/data")
+    assert (fuseki.query_url, fuseki.gsp_url, fuseki.update_url) == (
+        "http://h:3030/ds/sparql",
+        "http://h:3030/ds/data",
+        "http://h:3030/ds/update",
+    )
     graphdb = Endpoint.for_server("http://h:7200/repositories/okg", "graphdb")
-    assert (graphdb.query_url, graphdb.gsp_url) == (
+    assert (graphdb.query_url, graphdb.gsp_url, graphdb.update_url) == (
         "http://h:7200/repositories/okg",
         "http://h:7200/repositories/okg/rdf-graphs/service",
+        "http://h:7200/repositories/okg/statements",
     )
     virtuoso = Endpoint.for_server(
         "http://h:8890", "virtuoso", gsp_url="http://h:8890/sparql-graph-crud-auth"
     )
-    assert (virtuoso.query_url, virtuoso.gsp_url) == (
+    assert (virtuoso.query_url, virtuoso.gsp_url, virtuoso.update_url) == (
         "http://h:8890/sparql",
         "http://h:8890/sparql-graph-crud-auth",
+        "http://h:8890/sparql",
     )
+    with pytest.raises(StoreError, match="--update-url"):
+        Endpoint.for_server(None, query_url="http://h/q", gsp_url="http://h/g")
     for bad in ("ftp://h/", "h:7878", "http://u:p@h/", "http://h/#x"):
         with pytest.raises(StoreError):
             Endpoint.for_server(bad)
@@ -608,10 +639,45 @@ def test_server_and_embedded_store_give_the_same_answers(tmp_path: Path, sample:
             assert sorted(map(str, x.rows)) == sorted(map(str, y.rows))
             assert sorted(map(str, x.triples)) == sorted(map(str, y.triples))
             assert len(x) > 0
-        union = f"SELECT DISTINCT ?m WHERE {{ ?m a <{OKG}Metier> }} ORDER BY ?m"
-        x, y = (s.query(union, union_default_graph=True).values() for s in (embedded, remote))
+        merged = f"SELECT ?m WHERE {{ ?m a <{OKG}Metier> }} ORDER BY ?m"  # no GRAPH: the merge
+        x, y = (s.query(merged).values() for s in (embedded, remote))
         assert x == y and len(x) == 10
-        assert embedded.query(union).rows == remote.query(union).rows == []  # data is in named graphs
+        assert merged_triples(embedded) == merged_triples(remote) == trig_triples(out / "onisep-kg.trig")
+
+
+def test_a_store_without_the_merge_gets_it_rebuilt(store: Store, sample: tuple[Path, Path]) -> None:
+    """A store loaded before the default graph held the merge: the next load rebuilds it."""
+    _fiches, out = sample
+    load_ingest_output(out, store)
+    store.update("DROP DEFAULT")
+    assert not store.has_merge() and store.quad_count() > 0
+    report = load_ingest_output(out, store)
+    assert report.merge_rebuilt and len(report.skipped) == 10
+    assert "rebuilt from every graph" in report.summary()
+    assert merged_triples(store) == trig_triples(out / "onisep-kg.trig")
+    assert not load_ingest_output(out, store).merge_rebuilt
+
+
+def test_query_on_a_store_without_the_merge_says_to_load_again(
+    tmp_path: Path, sample: tuple[Path, Path]
+) -> None:
+    _fiches, out = sample
+    with EmbeddedStore(tmp_path / "store") as store:
+        load_ingest_output(out, store)
+        store.update("DROP DEFAULT")
+    with pytest.raises(Q.QueryError, match="no merged default graph .*`onisep-kg load --store"):
+        Q.open_store(tmp_path / "store")
+
+
+def test_a_read_only_store_opens_queries_and_closes(tmp_path: Path, sample: tuple[Path, Path]) -> None:
+    _fiches, out = sample
+    with EmbeddedStore(tmp_path / "store") as store:
+        quads = load_ingest_output(out, store).quads
+    reader = EmbeddedStore(tmp_path / "store", read_only=True)
+    assert reader.quad_count() == quads
+    reader.close()  # no flush on a read-only store
+    with EmbeddedStore(tmp_path / "store") as again:  # the lock is released
+        assert again.quad_count() == quads
 
 
 # -- serve ------------------------------------------------------------------------------------
@@ -746,9 +812,9 @@ def whole_corpus(
     corpus: tuple[IngestReport, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
     """The whole real output loaded into the embedded store and into a real Oxigraph server."""
-    _report, out = corpus
+    report, out = corpus
     root = tmp_path_factory.mktemp("whole")
-    figures: dict[str, Any] = {"trig_quads": len(trig_quads(out / "onisep-kg.trig"))}
+    figures: dict[str, Any] = {"trig_quads": len(trig_quads(out / "onisep-kg.trig")), "report": report}
     with EmbeddedStore(root / "store") as embedded, oxigraph_server(root / "server") as base:
         remote = RemoteStore(Endpoint.for_server(base))
         figures["embedded"] = load_ingest_output(out, embedded)
@@ -775,3 +841,26 @@ def test_the_whole_corpus_loads_the_same_into_both_stores(whole_corpus: dict[str
     assert a.query(LABEL_QUERY, bindings={"name": INJECTION}).rows == []
     assert b.query(LABEL_QUERY, bindings={"name": INJECTION}).rows == []
     assert a.quad_count() == b.quad_count() == whole_corpus["trig_quads"]
+    # the default graph is the merge: the distinct triples of the whole graph, as ingest counts them
+    assert embedded.triples == server.triples == whole_corpus["report"].graph_triples
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query", Q.list_queries(), ids=lambda q: q.name)
+def test_every_named_query_gives_the_same_rows_in_both_stores(
+    whole_corpus: dict[str, Any], query: Q.NamedQuery
+) -> None:
+    """Each named query of queries/, with its documented example parameters, on the whole corpus:
+    the embedded store (pyoxigraph substitutions) and the server (a VALUES block) agree."""
+    embedded, remote = whole_corpus["stores"]
+    values = {p.name: p.example_value for p in query.params if p.example_value is not None}
+    assert len(values) == len(query.params), f"{query.name}: every parameter has an example"
+    bindings = Q.bind(query, values)
+    x = embedded.query(query.text, bindings=bindings)
+    y = remote.query(query.text, bindings=bindings)
+    assert x.kind == y.kind
+    assert x.variables == y.variables
+    assert sorted(map(str, x.rows)) == sorted(map(str, y.rows))
+    assert sorted(map(str, x.triples)) == sorted(map(str, y.triples))
+    assert len(x) > 0, f"{query.name}: its example answers nothing"
+    assert len(set(map(str, x.rows))) == len(x.rows), f"{query.name}: a row repeats"
