@@ -14,11 +14,13 @@ from .ingest import (
     Pipeline,
     collect_fiches,
     default_inputs,
+    default_validator,
     display_path,
     ingest,
     survey_fiches,
 )
 from .linking import LinkReport
+from .progress import Progress
 from .referential_graphs import ReferentialSources, link_report
 from .referentials import load_referentials
 from .store import EmbeddedStore, load_ingest_output
@@ -78,6 +80,15 @@ def print_summary(report: IngestReport, out_dir: Path, *, show: int = 20) -> Non
         echo("failures:")
         for failure in report.failures:
             echo(f"  {failure.format()}")
+    print_stages(report)
+
+
+def print_stages(report: IngestReport) -> None:
+    """The time table: one row per stage (wall time, items, throughput), last in the summary."""
+    if report.stages:
+        click.echo(f"time: {sum(s.seconds for s in report.stages):.1f} s")
+        for stage in report.stages:
+            click.echo(f"  {stage.format()}")
 
 
 def print_links(links: LinkReport, *, detail: int) -> None:
@@ -97,6 +108,14 @@ def print_links(links: LinkReport, *, detail: int) -> None:
             click.echo(f"      {reference}{times}: {reason}")
         if detail and len(stats.unresolved) > detail:
             click.echo(f"      … and {len(stats.unresolved) - detail} more")
+
+
+PYSHACL_OPTION = click.option(
+    "--pyshacl",
+    "use_pyshacl",
+    is_flag=True,
+    help="Validate with pyshacl itself (the reference; same findings, ~30x slower).",
+)
 
 
 @main.command("ingest")
@@ -120,8 +139,16 @@ def print_links(links: LinkReport, *, detail: int) -> None:
     default=None,
     help="Also load the result into this embedded store (as onisep-kg load does).",
 )
+@click.option("--quiet", is_flag=True, help="No progress line (it is only drawn on a terminal anyway).")
+@PYSHACL_OPTION
 def ingest_command(
-    paths: tuple[Path, ...], out_dir: Path, strict: bool, fiches_only: bool, store_dir: Path | None
+    paths: tuple[Path, ...],
+    out_dir: Path,
+    strict: bool,
+    fiches_only: bool,
+    store_dir: Path | None,
+    quiet: bool,
+    use_pyshacl: bool,
 ) -> None:
     """Parse, map, validate and write fiches métiers (PATH: files or folders of *.md).
 
@@ -133,7 +160,16 @@ def ingest_command(
     try:
         if store_dir is not None:
             store = EmbeddedStore(store_dir)  # opened first: a locked store fails before the run
-        report = ingest(list(paths) or None, out_dir, pipeline=Pipeline(), with_referentials=not fiches_only)
+        with Progress(enabled=False if quiet else None) as progress:
+            progress.stage("loading the referentials and shapes")
+            pipeline = Pipeline(validator=default_validator(reference=use_pyshacl))
+            report = ingest(
+                list(paths) or None,
+                out_dir,
+                pipeline=pipeline,
+                with_referentials=not fiches_only,
+                progress=progress,
+            )
         print_summary(report, out_dir)
         if store is not None:
             click.echo(f"loading into the {store.description}")
@@ -175,7 +211,8 @@ def links_command(paths: tuple[Path, ...], show: int) -> None:
 
 @main.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate_command(files: tuple[Path, ...]) -> None:
+@PYSHACL_OPTION
+def validate_command(files: tuple[Path, ...], use_pyshacl: bool) -> None:
     """Validate fiches métiers against the SHACL shapes and print every finding.
 
     Each finding is printed as [SEVERITY] [file:line] message (shape). Exit codes:
@@ -183,7 +220,7 @@ def validate_command(files: tuple[Path, ...]) -> None:
     2 an input is unusable (missing, not UTF-8, not a fiche).
     """
     try:
-        pipeline = Pipeline()
+        pipeline = Pipeline(validator=default_validator(reference=use_pyshacl))
     except OnisepKgError as exc:
         _fail(str(exc))
         return

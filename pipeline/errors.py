@@ -24,3 +24,7 @@ class ParseError(InputError):
 
 class ShapesError(OnisepKgError):
     """The SHACL shapes graph itself cannot be loaded."""
+
+
+class UnsupportedShapesError(ShapesError):
+    """The shapes use a SHACL feature the native engine does not evaluate (pyshacl still can)."""

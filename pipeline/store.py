@@ -785,11 +785,14 @@ class EmbeddedStore(Store):
         # graphs without a record, which the next load replaces (or removes) whole.
         def data() -> Iterator[ox.Quad]:
             default = ox.DefaultGraph()
+            merged: set[ox.Triple] = set()  # the merge is a set: a shared triple is written once
             for graph in graphs:
                 name = ox.NamedNode(graph.iri)
                 for t in graph.triples:
                     yield ox.Quad(t.subject, t.predicate, t.object, name)
-                    yield ox.Quad(t.subject, t.predicate, t.object, default)  # the merge: a set
+                    if t not in merged:
+                        merged.add(t)
+                        yield ox.Quad(t.subject, t.predicate, t.object, default)
 
         meta = ox.NamedNode(META_GRAPH)
         records = [

@@ -20,7 +20,7 @@ from rdflib.namespace import SH
 from rdflib.term import BNode, Node
 
 from . import resources
-from .emit import FicheGraph, SourceMap
+from .emit import FicheGraph, SourceMap, TripleSet
 from .errors import ShapesError
 
 
@@ -64,24 +64,39 @@ def _n3(node: Node | None) -> str | None:
     return str(node) if not isinstance(node, Literal) else node.n3()
 
 
+def load_shapes(shapes: Path | Sequence[Path] | Graph | None) -> Graph:
+    """The shapes graph: ``shapes`` itself if it is a graph, else the files (the shipped ones by default)."""
+    if isinstance(shapes, Graph):
+        return shapes
+    if shapes is None:
+        paths = resources.shapes_files()
+    else:
+        paths = [shapes] if isinstance(shapes, Path) else list(shapes)
+    graph = Graph(store="SimpleMemory")  # no context index: ~1.4x faster for pyshacl
+    for path in paths:
+        try:
+            graph.parse(path, format="turtle")
+        except Exception as exc:  # rdflib raises many kinds of parse errors
+            raise ShapesError(f"cannot load the SHACL shapes {path}: {exc}") from exc
+    return graph
+
+
+def shape_name(shapes_graph: Graph, shape: Node) -> str:
+    """A readable name: the shape IRI, or for a blank-node property shape its parent + path."""
+    g = shapes_graph
+    if isinstance(shape, BNode):
+        parent = next(g.subjects(SH.property, shape), None)
+        path = g.value(shape, SH.path)
+        return f"{g.qname(parent) if parent else '_'}/{g.qname(path) if path else '?'}"
+    return g.qname(shape)
+
+
 class Validator:
     """pyshacl over one graph at a time, with the shapes compiled once."""
 
     def __init__(self, shapes: Path | Sequence[Path] | Graph | None = None) -> None:
-        if not isinstance(shapes, Graph):
-            if shapes is None:
-                paths = resources.shapes_files()
-            else:
-                paths = [shapes] if isinstance(shapes, Path) else list(shapes)
-            graph = Graph(store="SimpleMemory")  # no context index: ~1.4x faster for pyshacl
-            for path in paths:
-                try:
-                    graph.parse(path, format="turtle")
-                except Exception as exc:  # rdflib raises many kinds of parse errors
-                    raise ShapesError(f"cannot load the SHACL shapes {path}: {exc}") from exc
-            shapes = graph
-        self.shapes_graph = shapes
-        self._compiled = ShapesGraph(shapes)
+        self.shapes_graph = load_shapes(shapes)
+        self._compiled = ShapesGraph(self.shapes_graph)
         self._compiled.shapes  # noqa: B018  (harvests and caches the shapes once)
         self._names: dict[Node, str] = {}
 
@@ -89,20 +104,14 @@ class Validator:
         """A readable name: the shape IRI, or for a blank-node property shape its parent + path."""
         if shape in self._names:
             return self._names[shape]
-        g = self.shapes_graph
-        if isinstance(shape, BNode):
-            parent = next(g.subjects(SH.property, shape), None)
-            path = g.value(shape, SH.path)
-            name = f"{g.qname(parent) if parent else '_'}/{g.qname(path) if path else '?'}"
-        else:
-            name = g.qname(shape)
+        name = shape_name(self.shapes_graph, shape)
         self._names[shape] = name
         return name
 
-    def validate(self, graph: Graph, source_map: SourceMap) -> list[Finding]:
+    def validate(self, graph: Graph | TripleSet, source_map: SourceMap) -> list[Finding]:
         """Validate ``graph``; every finding is located through ``source_map``."""
         validator = _PyshaclValidator(
-            DataGraph.from_rdflib(graph),
+            DataGraph.from_rdflib(graph if isinstance(graph, Graph) else graph.to_graph()),
             shacl_graph=self.shapes_graph,
             options={"inference": "none", "allow_infos": True, "allow_warnings": True},
         )

@@ -311,7 +311,9 @@ def test_cli_ingest_with_bad_fiches_exits_1_and_prints_each_failure(workdir: Pat
     lines = result.output.splitlines()
     assert f"fiches: {len(GOOD_IDS) + len(bads)} read, {len(GOOD_IDS)} ingested, {len(bads)} failed" in lines
     assert "failures:" in lines
-    printed = lines[lines.index("failures:") + 1 :]
+    start = lines.index("failures:") + 1
+    end = next(i for i, line in enumerate(lines) if line.startswith("time: "))  # the time table ends it
+    printed = lines[start:end]
     assert len(printed) == len(bads)
     by_source = {}
     for line in printed:

@@ -77,6 +77,8 @@ def test_ingest_help_lists_its_options() -> None:
         "--strict",
         "--fiches-only",
         "--store",
+        "--quiet",
+        "--pyshacl",
         "-h,",
     ]
     assert "[default:" in options and "output]" in options
@@ -88,7 +90,10 @@ def test_validate_help_lists_its_options() -> None:
     assert result.stdout.startswith("Usage: onisep-kg validate [OPTIONS] FILES...\n")
     assert "Exit" in result.stdout and "codes: 0 no violation" in result.stdout.replace("\n  ", " ")
     options = result.stdout.split("Options:\n", 1)[1]
-    assert options.splitlines() == ["  -h, --help  Show this message and exit."]
+    assert [line.split()[0] for line in options.splitlines() if line.startswith("  -")] == [
+        "--pyshacl",
+        "-h,",
+    ]
 
 
 def test_version_comes_from_the_package_metadata() -> None:
@@ -224,8 +229,16 @@ def test_ingest_three_fiches_prints_the_summary_and_writes_the_files(at_tmp: Pat
         )
     )
     assert lines[4 + len(expected_rows)] == f"findings: {tally} (all of them in out/report.json)"
-    violation_lines = lines[5 + len(expected_rows) :]
+    timing = next(i for i, line in enumerate(lines) if line.startswith("time: "))
+    violation_lines = lines[5 + len(expected_rows) : timing]
     assert len(violation_lines) == severities["Violation"]
+    # Last, the time table: one row per stage with its item count.
+    stages = [line.split() for line in lines[timing + 1 :]]
+    assert [(row[0], row[3], row[4]) for row in stages] == [
+        ("survey", "3", "fiches"),
+        ("fiches", "3", "fiches"),
+        ("write", f"{triples:,}", "triples"),
+    ]
     assert all(line.startswith("  [VIOLATION] [in/MET.323_") for line in violation_lines)
     assert any(line.startswith(f"  [VIOLATION] [in/{real('MET.323').name}:23] ") for line in violation_lines)
 
