@@ -61,6 +61,11 @@ def print_summary(report: IngestReport, out_dir: Path, *, show: int = 20) -> Non
     echo(f"fiches: {len(report.outcomes)} read, {report.ingested} ingested, {failed} failed")
     echo(f"triples: {report.graph_triples} in the whole graph")
     echo(f"written: {display_path(out_dir)}/ ({len(report.outputs)} files)")
+    if report.reused_fiches or report.reused_referentials:
+        parts = [_plural(report.reused_fiches, "unchanged fiche")]
+        if report.reused_referentials:
+            parts.append("the referentials")
+        echo(f"reused from the previous run: {' and '.join(parts)}")
     counts = report.counts_by_shape()
     if counts:
         echo("findings by shape:")
@@ -141,6 +146,11 @@ PYSHACL_OPTION = click.option(
 )
 @click.option("--quiet", is_flag=True, help="No progress line (it is only drawn on a terminal anyway).")
 @PYSHACL_OPTION
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Rebuild everything, ignoring what an earlier run into --out left (its manifest).",
+)
 def ingest_command(
     paths: tuple[Path, ...],
     out_dir: Path,
@@ -149,26 +159,30 @@ def ingest_command(
     store_dir: Path | None,
     quiet: bool,
     use_pyshacl: bool,
+    full: bool,
 ) -> None:
     """Parse, map, validate and write fiches métiers (PATH: files or folders of *.md).
 
     With no PATH, ingests the corpus shipped in seeds/onisep-fiches/metiers/. Exit code: 0 when
     every fiche was ingested, 1 when at least one failed (or, with --strict, a violation was
     found), 2 when the run could not start.
+
+    A re-run into the same --out redoes only what changed since the previous run: a fiche whose
+    bytes are unchanged is neither parsed nor validated nor written again (its graph's bytes are
+    copied), and a new version, shapes file or referential rebuilds everything.
     """
     store: EmbeddedStore | None = None
     try:
         if store_dir is not None:
             store = EmbeddedStore(store_dir)  # opened first: a locked store fails before the run
         with Progress(enabled=False if quiet else None) as progress:
-            progress.stage("loading the referentials and shapes")
-            pipeline = Pipeline(validator=default_validator(reference=use_pyshacl))
             report = ingest(
                 list(paths) or None,
                 out_dir,
-                pipeline=pipeline,
+                pipeline=Pipeline(pyshacl=use_pyshacl),
                 with_referentials=not fiches_only,
                 progress=progress,
+                incremental=not full,
             )
         print_summary(report, out_dir)
         if store is not None:

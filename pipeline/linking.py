@@ -48,6 +48,16 @@ class Resolution:
         return "ambiguous: " + ", ".join(self.metier_ids)
 
 
+def metier_names(record: MetierRecord) -> list[str]:
+    """Every name of a métier but its title: each appellation's label, feminine and masculine form."""
+    return [
+        item.text
+        for appellation in (record.appellation, *record.other_appellations)
+        for item in (appellation.label, appellation.feminine, appellation.masculine)
+        if item is not None
+    ]
+
+
 class MetierIndex:
     """Every name of every métier → the métier ids that carry it."""
 
@@ -58,13 +68,13 @@ class MetierIndex:
             self.add(record)
 
     def add(self, record: MetierRecord) -> None:
-        mid = record.metier_id
-        self._titles.setdefault(normalize_name(record.title.text), set()).add(mid)
-        names = [record.appellation, *record.other_appellations]
-        for appellation in names:
-            for item in (appellation.label, appellation.feminine, appellation.masculine):
-                if item is not None:
-                    self._names.setdefault(normalize_name(item.text), set()).add(mid)
+        self.add_names(record.metier_id, record.title.text, metier_names(record))
+
+    def add_names(self, metier_id: str, title: str, names: Iterable[str]) -> None:
+        """A métier by its title and its other names (as :func:`metier_names` lists them)."""
+        self._titles.setdefault(normalize_name(title), set()).add(metier_id)
+        for name in names:
+            self._names.setdefault(normalize_name(name), set()).add(metier_id)
 
     def resolve(self, label: str) -> Resolution:
         """A title match wins over a synonym match; otherwise any name of one métier."""

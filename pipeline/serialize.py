@@ -24,6 +24,7 @@ graph's Turtle.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -1225,3 +1226,120 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+# -- one named graph at a time --------------------------------------------------------------
+#
+# The whole-graph files are written graph by graph, so that a run holds one graph at a time
+# (bounded memory) and a re-run copies the bytes of the graphs that did not change (incremental).
+# A named graph's *chunks* are its texts in each format without the document's head and tail;
+# a document is its head, the chunks in order and its tail. A subject described by several graphs
+# is written in each: Turtle, TriG and JSON-LD readers merge them into one node.
+
+_MASK64 = (1 << 64) - 1
+
+
+def _term_hashes(texts: list[str]) -> list[int]:
+    return [int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "big") for t in texts]
+
+
+class GraphChunks:
+    """One named graph rendered: its Turtle, JSON-LD and TriG chunks, and its triples' hashes.
+
+    ``hashes`` holds one 64-bit hash per distinct triple (the same triple gives the same hash in
+    every graph and every run), so that the distinct triples of the whole graph can be counted
+    without holding them.
+    """
+
+    __slots__ = ("hashes", "jsonld", "trig", "triples", "turtle")
+
+    def __init__(self, turtle: bytes, jsonld: bytes, trig: bytes, hashes: bytes, triples: int) -> None:
+        self.turtle = turtle
+        self.jsonld = jsonld
+        self.trig = trig
+        self.hashes = hashes
+        self.triples = triples
+
+    def turtle_document(self) -> bytes:
+        """The graph alone as a Turtle document: the bytes of :func:`to_turtle`."""
+        return turtle_head() + self.turtle
+
+    def jsonld_document(self) -> bytes:
+        """The graph alone as a JSON-LD document: the bytes of :func:`to_jsonld`."""
+        return jsonld_head() + self.jsonld + jsonld_tail()
+
+
+_COMPACTOR: list[_Compactor] = []
+
+
+def _shared_compactor() -> _Compactor:
+    if not _COMPACTOR:
+        _COMPACTOR.append(_Compactor(context()))
+    return _COMPACTOR[0]
+
+
+class GraphRenderer:
+    """Renders named graphs one after another (see :class:`GraphChunks`).
+
+    The text of each term is kept from one graph to the next (the graphs of a run share most of
+    their terms), up to ``max_terms`` terms, then forgotten: memory stays bounded.
+    """
+
+    def __init__(self, max_terms: int = 400_000) -> None:
+        self.max_terms = max_terms
+        self._w = _TurtleTerms()
+
+    def render(self, graph_iri: str, triples: Iterable[Triple] | Prepared) -> GraphChunks:
+        prepared = prepare(triples)
+        w = self._w
+        if sum(len(k) for k in w.known) + len(w._iris) > self.max_terms:
+            w = self._w = _TurtleTerms()
+        turtle = _turtle_of(prepared, w)
+        body = " .\n".join(turtle.blocks)
+        if not body:
+            return GraphChunks(b"", b"", b"", b"", 0)
+        j = _JsonTerms(prepared, _shared_compactor())
+        nodes = _simple_nodes(prepared, j) if j.simple else _nodes(prepared, j)
+        name = w.iri(str(graph_iri))
+        s_texts, p_texts, o_texts = turtle.texts
+        hs, hp, ho = _term_hashes(s_texts), _term_hashes(p_texts), _term_hashes(o_texts)
+        s, p, o = prepared._order()
+        k1, k2 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
+        hashes = array(
+            "Q",
+            {
+                (hs[a] ^ ((hp[b] * k1) & _MASK64) ^ ((ho[c] * k2) & _MASK64))
+                for a, b, c in zip(s, p, o, strict=True)
+            },
+        )
+        return GraphChunks(
+            (body + " .\n").encode("utf-8"),
+            ",\n".join(nodes).encode("utf-8"),
+            (f"{name} {{\n\t" + body.replace("\n", "\n\t") + " .\n}\n").encode("utf-8"),
+            hashes.tobytes(),
+            len(s),
+        )
+
+
+def render_graph(graph_iri: str, triples: Iterable[Triple] | Prepared) -> GraphChunks:
+    """Render one named graph's chunks (see :class:`GraphChunks`)."""
+    return GraphRenderer().render(graph_iri, triples)
+
+
+def turtle_head() -> bytes:
+    """What a Turtle (or TriG) document of ours begins with: the sorted ``@prefix`` lines."""
+    return _prefix_header()
+
+
+@cache
+def jsonld_head() -> bytes:
+    """What a JSON-LD document of ours begins with, up to its first node object."""
+    return f'{_jsonld_head()},\n "@graph": [\n'.encode()
+
+
+@cache
+def jsonld_tail() -> bytes:
+    return b"\n ]\n}\n"
+
+
+JSONLD_SEPARATOR = b",\n"  # between the chunks of two graphs in a JSON-LD document

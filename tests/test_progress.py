@@ -75,7 +75,7 @@ def test_ingest_draws_its_stages_and_times_them(tmp_path, pipeline) -> None:  # 
         report = ingest(fiches, tmp_path / "out", pipeline=pipeline, with_referentials=False, progress=bar)
     drawn = out.getvalue()
     assert "reading fiches  3/3  100%" in drawn and "fiches  3/3  100%" in drawn
-    assert "writing the whole graph  3/3  100%" in drawn
+    assert "writing the whole graph" in drawn
     assert drawn.endswith("\r")  # cleared at the end
     assert [(s.name, s.items, s.unit) for s in report.stages] == [
         ("survey", 3, "fiches"),

@@ -33,6 +33,7 @@ from rdflib.compare import isomorphic
 from rdflib.term import Node
 
 from pipeline import resources
+from pipeline.build import CACHE_DIR, MANIFEST_NAME
 from pipeline.ingest import FicheOutcome, IngestReport
 
 METIERS = resources.metier_fiches_dir()
@@ -88,10 +89,13 @@ def _outcome_of(report: IngestReport, fiche: Path) -> FicheOutcome:
 
 
 def _file_hashes(folder: Path) -> dict[str, str]:
+    """The outputs' hashes. The manifest a run leaves for the next (``.onisep-kg/``: file times,
+    absolute paths) is not an output, but must be there."""
+    assert (folder / CACHE_DIR / MANIFEST_NAME).is_file()
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file()
+        if p.is_file() and CACHE_DIR not in p.relative_to(folder).parts
     }
 
 
