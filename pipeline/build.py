@@ -270,6 +270,11 @@ class Document:
             start += done
             left -= done
 
+    def flush(self) -> None:
+        """Write out what is buffered (before a fork: a child must not inherit a buffer)."""
+        self._flush()
+        self._out.flush()
+
     def commit(self) -> None:
         self._flush()
         self._out.write(self.tail)
@@ -363,6 +368,10 @@ class WholeGraph:
     @property
     def distinct_triples(self) -> int:
         return len(self._distinct)
+
+    def flush(self) -> None:
+        for doc in self.docs.values():
+            doc.flush()
 
     def commit(self) -> dict[str, list[int]]:
         """Rename every file into place; their sizes and modification times, by name."""

@@ -122,9 +122,20 @@ def load_command(
             update_url=update_url,
             timeout=timeout,
         ) as store:
-            graphs = read_dataset(path)
-            click.echo(f"loading {display_path(path)} ({len(graphs)} graphs) into the {store.description}")
-            report = store.load(graphs, remove_missing=not keep_missing)
+            if isinstance(store, EmbeddedStore):
+                report = store.load_dataset(
+                    path,
+                    remove_missing=not keep_missing,
+                    on_read=lambda count: click.echo(
+                        f"loading {display_path(path)} ({count} graphs) into the {store.description}"
+                    ),
+                )
+            else:
+                graphs = read_dataset(path)
+                click.echo(
+                    f"loading {display_path(path)} ({len(graphs)} graphs) into the {store.description}"
+                )
+                report = store.load(graphs, remove_missing=not keep_missing)
     except OnisepKgError as exc:
         _fail(str(exc))
         return

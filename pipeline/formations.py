@@ -33,10 +33,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePath
 
+from .emit import gc_paused
 from .errors import InputError, ParseError
 from .parse import FIELD_RE, HEADING_RE, decode
 from .records import ExtraField, Item, ParseIssue, Part, Section
@@ -170,6 +172,7 @@ def iso_duration(wording: str) -> str | None:
     return f"P{n}{unit}"
 
 
+@lru_cache(maxsize=4096)  # a few dozen titles and keys, read ~80,000 times
 def section_name(title: str) -> str:
     """ "📋 Informations générales" → "Informations générales" (leading emoji and marks dropped)."""
     return LEADING_SYMBOLS_RE.sub("", title).strip()
@@ -264,7 +267,7 @@ class _FormationParser:
                 if text == "-" or text.startswith("- "):
                     current.blocks.append(_Block("item", text[2:].strip(), number, indent))
                     continue
-                hm = HEADING_RE.match(text)
+                hm = HEADING_RE.match(text) if text[0] == "#" else None  # a heading starts with "#"
                 if hm is not None:
                     current.blocks.append(
                         _Block("heading", hm["text"].strip(), number, indent, len(hm["hashes"]))
@@ -272,7 +275,7 @@ class _FormationParser:
                 else:
                     current.blocks.append(_Block("text", text, number, indent))
                 continue
-            fm = FIELD_RE.match(text)
+            fm = FIELD_RE.match(text) if text[0] == "*" else None  # a field starts with "**"
             if fm is not None:
                 current_field = _Field(fm["key"].strip(), fm["value"].strip(), number)
                 self.fields.append(current_field)
@@ -286,7 +289,7 @@ class _FormationParser:
                     self.issue(number, "list item outside any section or field", text)
                 continue
             current_field = None
-            hm = HEADING_RE.match(text)
+            hm = HEADING_RE.match(text) if text[0] == "#" else None
             if hm is not None:
                 level, heading = len(hm["hashes"]), hm["text"].strip()
                 if level == 2:
@@ -556,7 +559,10 @@ def _for_order(formation_id: str) -> int:
 
 
 def _md_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.md") if p.is_file() and not p.name.upper().startswith("README"))
+    files = [p for p in folder.glob("*.md") if p.is_file() and not p.name.upper().startswith("README")]
+    if os.name == "posix":  # every path is folder/<name>: by name is the paths' order, 10x cheaper
+        return sorted(files, key=lambda p: p.name)
+    return sorted(files)
 
 
 def _display(path: Path) -> str:
@@ -566,10 +572,24 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _parse_all(files: Iterable[Path], parser, failures: list[InputError]) -> list[FormationRecord]:  # type: ignore[no-untyped-def]
+def _displays(files: list[Path]) -> list[str]:
+    """:func:`_display` of each file: worked out once for the folder when they share one."""
+    if not files:
+        return []
+    parent = files[0].parent
+    if any(p.parent != parent for p in files):
+        return [_display(p) for p in files]
+    prefix = _display(files[0])[: -len(files[0].name)]
+    if _display(files[0]) != prefix + files[0].name or (
+        len(files) > 1 and _display(files[-1]) != prefix + files[-1].name
+    ):
+        return [_display(p) for p in files]
+    return [prefix + p.name for p in files]
+
+
+def _parse_all(files: list[Path], parser, failures: list[InputError]) -> list[FormationRecord]:  # type: ignore[no-untyped-def]
     records = []
-    for path in files:
-        source = _display(path)
+    for path, source in zip(files, _displays(files), strict=True):
         try:
             records.append(parser(path.read_bytes(), source))
         except OSError as exc:
@@ -607,6 +627,11 @@ def _group(
 
 def load_formations(fiche_dir: Path | None, ideo_dir: Path | None) -> FormationCatalog:
     """Parse every ``*.md`` of both folders (either may be None); a bad file is reported, not raised."""
+    with gc_paused():
+        return _load_formations(fiche_dir, ideo_dir)
+
+
+def _load_formations(fiche_dir: Path | None, ideo_dir: Path | None) -> FormationCatalog:
     catalog = FormationCatalog()
     if fiche_dir is not None:
         fiches = _parse_all(_md_files(fiche_dir), parse_formation_fiche, catalog.failures)

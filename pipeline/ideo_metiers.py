@@ -55,7 +55,7 @@ from defusedxml.expatreader import DefusedExpatParser
 from rdflib import RDFS, SDO, SKOS, XSD, Literal, URIRef
 
 from . import resources
-from .emit import ONISEP, Emitter, FicheGraph, fr, generated_at
+from .emit import ONISEP, Emitter, FicheGraph, canonical, fr, generated_at, plain
 from .errors import InputError
 from .linking import LinkReport
 from .referentials import load_rome_v3
@@ -321,6 +321,34 @@ def publication_key(item: IdeoItem) -> str | None:
     return None
 
 
+# rdflib namespace attributes cost ~1.5 µs each: read once, as canonical instances.
+_OKG_DOMAIN_CLASS = canonical(OKG.Domain)
+_OKG_FORMATION_EMPLOYMENT_GROUP_CLASS = canonical(OKG.FormationEmploymentGroup)
+_OKG_PUBLICATION_CLASS = canonical(OKG.Publication)
+_OKG_COLLECTION = canonical(OKG.collection)
+_OKG_DOMAIN = canonical(OKG.domain)
+_OKG_FORMATION_EMPLOYMENT_GROUP = canonical(OKG.formationEmploymentGroup)
+_RDFS_LABEL = canonical(RDFS.label)
+_RDFS_SEE_ALSO = canonical(RDFS.seeAlso)
+_SDO_BOOK_CLASS = canonical(SDO.Book)
+_SDO_DATASET_CLASS = canonical(SDO.Dataset)
+_SDO_DATE_PUBLISHED = canonical(SDO.datePublished)
+_SDO_ISBN = canonical(SDO.isbn)
+_SDO_NAME = canonical(SDO.name)
+_SDO_OCCUPATIONAL_CATEGORY = canonical(SDO.occupationalCategory)
+_SDO_PUBLISHER = canonical(SDO.publisher)
+_SDO_SUBJECT_OF = canonical(SDO.subjectOf)
+_SDO_URL = canonical(SDO.url)
+_SKOS_CONCEPT_CLASS = canonical(SKOS.Concept)
+_SKOS_ALT_LABEL = canonical(SKOS.altLabel)
+_SKOS_BROADER = canonical(SKOS.broader)
+_SKOS_IN_SCHEME = canonical(SKOS.inScheme)
+_SKOS_NOTATION = canonical(SKOS.notation)
+_SKOS_PREF_LABEL = canonical(SKOS.prefLabel)
+_SKOS_TOP_CONCEPT_OF = canonical(SKOS.topConceptOf)
+_XSD_G_YEAR = canonical(XSD.gYear)
+
+
 class IdeoMetiersMapper:
     """Maps an Idéo-Métiers document to one named graph. Reads no file."""
 
@@ -335,33 +363,33 @@ class IdeoMetiersMapper:
         done: set[URIRef] = set()  # concepts and publications already emitted in this graph
         for item in doc.items:
             line = item.line
-            m = e.node(ids.metier(item.metier_id), line)
-            e.add(m, RDFS.label, fr(item.libelle_metier), line)
-            e.add(m, SDO.url, URIRef(item.link), line)
+            m = e.node(e.mint("metier", item.metier_id), line)
+            e.add(m, _RDFS_LABEL, fr(item.libelle_metier), line)
+            e.add(m, _SDO_URL, URIRef(item.link), line)
             key = publication_key(item)
             if key is not None:
-                e.add(m, SDO.subjectOf, self._publication(e, ids.publication(key), item, done), line)
+                e.add(m, _SDO_SUBJECT_OF, self._publication(e, e.mint("publication", key), item, done), line)
             if item.gfe_letter is not None and item.gfe_label is not None:
-                g = ids.gfe(item.gfe_letter)
+                g = e.mint("gfe", item.gfe_letter)
                 if g not in done:
                     done.add(g)
-                    e.node(g, line, OKG.FormationEmploymentGroup, SKOS.Concept)
-                    e.add(g, SKOS.notation, Literal(item.gfe_letter), line)
-                    e.add(g, SKOS.inScheme, ids.gfe_scheme())
-                    e.add(g, SKOS.topConceptOf, ids.gfe_scheme())
-                e.add(g, SKOS.prefLabel, fr(item.gfe_label), line)
-                e.add(m, OKG.formationEmploymentGroup, g, line)
+                    e.node(g, line, _OKG_FORMATION_EMPLOYMENT_GROUP_CLASS, _SKOS_CONCEPT_CLASS)
+                    e.add(g, _SKOS_NOTATION, plain(item.gfe_letter), line)
+                    e.add(g, _SKOS_IN_SCHEME, e.mint("gfe_scheme"))
+                    e.add(g, _SKOS_TOP_CONCEPT_OF, e.mint("gfe_scheme"))
+                e.add(g, _SKOS_PREF_LABEL, fr(item.gfe_label), line)
+                e.add(m, _OKG_FORMATION_EMPLOYMENT_GROUP, g, line)
             for domain, sub in item.domains:
-                e.add(m, OKG.domain, self._domain(e, domain, sub, line, done), line)
+                e.add(m, _OKG_DOMAIN, self._domain(e, domain, sub, line, done), line)
             for index, code in enumerate(item.rome_codes):
                 r = emit_rome_v3(e, code, self.v3_labels.get(code), line)
-                e.add(m, SDO.occupationalCategory, r, line)
+                e.add(m, _SDO_OCCUPATIONAL_CATEGORY, r, line)
                 if index < len(item.rome_labels) and item.rome_labels[index] != self.v3_labels.get(code):
-                    e.add(r, SKOS.altLabel, fr(item.rome_labels[index]), line)
+                    e.add(r, _SKOS_ALT_LABEL, fr(item.rome_labels[index]), line)
                 if index < len(item.rome_links):
-                    e.add(r, RDFS.seeAlso, URIRef(item.rome_links[index]), line)
-        d = e.node(dataset_iri(ids, "ideo-metiers"), 1, SDO.Dataset)
-        e.add(d, SDO.name, fr("Idéo-Métiers Onisep"), 1)
+                    e.add(r, _RDFS_SEE_ALSO, URIRef(item.rome_links[index]), line)
+        d = e.node(dataset_iri(ids, "ideo-metiers"), 1, _SDO_DATASET_CLASS)
+        e.add(d, _SDO_NAME, fr("Idéo-Métiers Onisep"), 1)
         graph_iri = ids.graph("ideo", "metiers")
         e.provenance(
             graph_iri, d, sha256=doc.sha256, source=doc.source, publisher=ONISEP, when=self.generated_at
@@ -372,34 +400,33 @@ class IdeoMetiersMapper:
         line = item.line
         if p not in done:
             done.add(p)
-            e.node(p, line, OKG.Publication, SDO.Book)
-            e.add(p, SDO.publisher, self.ids.agent(ONISEP.key))
+            e.node(p, line, _OKG_PUBLICATION_CLASS, _SDO_BOOK_CLASS)
+            e.add(p, _SDO_PUBLISHER, e.mint("agent", ONISEP.key))
         if item.gencod:
-            e.add(p, SDO.isbn, Literal(item.gencod), line)
+            e.add(p, _SDO_ISBN, plain(item.gencod), line)
         if item.publication:
-            e.add(p, SDO.name, fr(item.publication), line)
+            e.add(p, _SDO_NAME, fr(item.publication), line)
         if item.collection:
-            e.add(p, OKG.collection, fr(item.collection), line)
+            e.add(p, _OKG_COLLECTION, fr(item.collection), line)
         if item.year:
-            e.add(p, SDO.datePublished, Literal(item.year, datatype=XSD.gYear), line)
+            e.add(p, _SDO_DATE_PUBLISHED, Literal(item.year, datatype=_XSD_G_YEAR), line)
         return p
 
     def _domain(self, e: Emitter, domain: str, sub: str, line: int, done: set[URIRef]) -> URIRef:
-        ids = self.ids
-        scheme = ids.domain_scheme()
-        top, concept = ids.domain(domain), ids.domain(domain, sub)
+        scheme = e.mint("domain_scheme")
+        top, concept = e.mint("domain", domain), e.mint("domain", domain, sub)
         if top not in done:
             done.add(top)
-            e.node(top, line, OKG.Domain, SKOS.Concept)
-            e.add(top, SKOS.prefLabel, fr(domain), line)
-            e.add(top, SKOS.inScheme, scheme)
-            e.add(top, SKOS.topConceptOf, scheme)
+            e.node(top, line, _OKG_DOMAIN_CLASS, _SKOS_CONCEPT_CLASS)
+            e.add(top, _SKOS_PREF_LABEL, fr(domain), line)
+            e.add(top, _SKOS_IN_SCHEME, scheme)
+            e.add(top, _SKOS_TOP_CONCEPT_OF, scheme)
         if concept not in done:
             done.add(concept)
-            e.node(concept, line, OKG.Domain, SKOS.Concept)
-            e.add(concept, SKOS.prefLabel, fr(sub), line)
-            e.add(concept, SKOS.inScheme, scheme)
-            e.add(concept, SKOS.broader, top, line)
+            e.node(concept, line, _OKG_DOMAIN_CLASS, _SKOS_CONCEPT_CLASS)
+            e.add(concept, _SKOS_PREF_LABEL, fr(sub), line)
+            e.add(concept, _SKOS_IN_SCHEME, scheme)
+            e.add(concept, _SKOS_BROADER, top, line)
         return concept
 
 

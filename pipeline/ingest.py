@@ -382,6 +382,7 @@ def ingest(
             if reuse is None:
                 bar.stage("loading the referentials and shapes")
                 pipeline.load()  # once, before the fork: both processes share it
+                whole.flush()
                 job = _ReferentialsJob(pipeline, survey, parallel=parallel)
         bar.stage("fiches", len(files))
         with report.stage("fiches", len(files), "fiches"):

@@ -22,6 +22,14 @@ substitution, :func:`with_values` puts the same bindings as a ``VALUES`` block a
 query's top-level ``WHERE`` group, each term written by :func:`sparql_term` with every quote,
 backslash and control character escaped; :func:`values_clause` renders the block alone.
 
+Writing a named query for speed: oxigraph orders the joins before it substitutes the parameters,
+as if they were unbound, and keeps a FILTER on a parameter (or on a BIND that may fail) for the
+end. So a query starts from the parameter through a copy the planner takes as bound,
+``BIND(COALESCE(?p, "") AS ?copy)`` (never ``BIND(?p AS ?copy)``, which it drops), and wraps a
+BIND computed from a parameter in ``COALESCE(…, "")`` so that the FILTER using it is checked
+early; the parameters stay in the top-level group, where a ``VALUES`` block also reaches them.
+``bench/queries.py --store DIR`` times every named query on a store.
+
 Where the files live: in a source checkout or an editable install, ``queries/`` at the root of
 the repository; in a wheel, ``pipeline/data/queries/`` (the build copies it there), as
 :mod:`pipeline.resources` does for the ontology and shapes.

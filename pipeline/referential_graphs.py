@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from . import resources
-from .emit import FicheGraph, generated_at
+from .emit import FicheGraph, gc_paused, generated_at
 from .errors import InputError
-from .formation_mapper import LINK_DESCRIPTION, LINK_FORMATION_METIER, map_formation
+from .formation_mapper import LINK_DESCRIPTION, LINK_FORMATION_METIER, FormationMapper
 from .formations import FormationCatalog, load_formations
 from .ideo_metiers import IdeoMetiersMapper, link_ideo_metiers, load_ideo_metiers
 from .linking import LinkReport, MetierIndex
@@ -64,14 +64,16 @@ class ReferentialSources:
         return self._rome
 
     def build(self, survey: MetierSurvey, links: LinkReport) -> ReferentialGraphs:
+        with gc_paused():
+            return self._build(survey, links)
+
+    def _build(self, survey: MetierSurvey, links: LinkReport) -> ReferentialGraphs:
         out = ReferentialGraphs()
         when = generated_at()
         catalog = self.catalog
         out.failures.extend(catalog.failures)
-        out.by_kind["formations"] = [
-            map_formation(record, ids=self.ids, metier_index=survey.index, links=links, when=when)
-            for record in catalog.records()
-        ]
+        mapper = FormationMapper(ids=self.ids, metier_index=survey.index, links=links, when=when)
+        out.by_kind["formations"] = [mapper.map(record) for record in catalog.records()]
         rome = self.rome
         out.by_kind["ROME v4 and ESCO"] = RomeEscoMapper(self.rome_v3_labels, ids=self.ids).map_all(rome)
         link_rome_esco(rome, links, rome_v3_codes=self.rome_v3_labels, metier_rome=survey.rome)

@@ -32,7 +32,29 @@ class Referentials:
 
 
 def load_rome_v3(path: Path) -> dict[str, str]:
-    """ROME v3.46 ``code_rome`` → ``libelle`` (532 fiche codes)."""
+    """ROME v3.46 ``code_rome`` → ``libelle`` (532 fiche codes).
+
+    The file is parsed once per process (the métier mapper, the referential sources and the
+    Idéo-Métiers mapper all ask for it): while its size and modification time stay the same, a
+    copy of the labels read the first time is returned.
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        return _parse_rome_v3(path)  # reports the unreadable file
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    labels = _ROME_V3.get(key)
+    if labels is None:
+        labels = _parse_rome_v3(path)
+        _ROME_V3.clear()
+        _ROME_V3[key] = labels
+    return dict(labels)
+
+
+_ROME_V3: dict[tuple[str, int, int], dict[str, str]] = {}
+
+
+def _parse_rome_v3(path: Path) -> dict[str, str]:
     try:
         root = ElementTree.parse(path, forbid_dtd=True).getroot()
     except (OSError, ElementTree.ParseError) as exc:

@@ -70,9 +70,12 @@ from .emit import (
     Emitter,
     FicheGraph,
     Publisher,
+    canonical_terms,
     fr,
+    gc_paused,
     generated_at,
     integer,
+    plain,
 )
 from .errors import InputError
 from .linking import LinkReport
@@ -103,13 +106,38 @@ __all__ = [
 ]
 
 ESCO_OCCUPATIONS = URIRef("http://data.europa.eu/esco/concept-scheme/occupations")
+# rdflib namespace attributes cost ~1.5 µs each: read once, as canonical instances.
+_NOTATION, _IN_SCHEME, _PREF, _ALT, _HIDDEN, _BROADER = canonical_terms(
+    SKOS.notation, SKOS.inScheme, SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel, SKOS.broader
+)
+_CONCEPT, _TOP_CONCEPT_OF = canonical_terms(SKOS.Concept, SKOS.topConceptOf)
+_ROME_CODE, _ROME_METIER, _ROME_APPELLATION, _ESCO_OCCUPATION = canonical_terms(
+    OKG.RomeCode, OKG.RomeMetier, OKG.RomeAppellation, OKG.EscoOccupation
+)
+_IDENTIFIER, _FICHE_METIER_CODE, _ROME_PARENT, _RARELY_USED = canonical_terms(
+    DCTERMS.identifier, OKG.ficheMetierCode, OKG.romeParent, OKG.rarelyUsed
+)
+_XL_LABEL, _XL_LITERAL_FORM, _XL_PREF, _XL_ALT = canonical_terms(
+    SKOSXL.Label, SKOSXL.literalForm, SKOSXL.prefLabel, SKOSXL.altLabel
+)
+_DATASET, _NAME, _PROPERTY_VALUE, _ADDITIONAL_PROPERTY, _VALUE, _ORDER = canonical_terms(
+    SDO.Dataset, SDO.name, SDO.PropertyValue, SDO.additionalProperty, SDO.value, OKG.order
+)
+_ECOLOGICAL, _DIGITAL, _DEMOGRAPHIC, _REGULATED, _MANAGERIAL = canonical_terms(
+    OKG.ecologicalTransition,
+    OKG.digitalTransition,
+    OKG.demographicTransition,
+    OKG.regulatedOccupation,
+    OKG.managerialOccupation,
+)
 ESCO_OCCUPATION_RE = re.compile(r"^http://data\.europa\.eu/esco/occupation/[0-9a-f-]+$")
-MAPPING_RELATIONS: dict[str, URIRef] = {
-    "skos:exactMatch": SKOS.exactMatch,
-    "skos:closeMatch": SKOS.closeMatch,
-    "skos:broadMatch": SKOS.broadMatch,
-    "skos:narrowMatch": SKOS.narrowMatch,
-}
+MAPPING_RELATIONS: dict[str, URIRef] = dict(
+    zip(
+        ("skos:exactMatch", "skos:closeMatch", "skos:broadMatch", "skos:narrowMatch"),
+        canonical_terms(SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, SKOS.narrowMatch),
+        strict=True,
+    )
+)
 CLASSIFICATIONS = ("PRINCIPALE", "SYNONYME")
 FLAGS = ("", "O", "N")
 ROME_CODE_RE = re.compile(r"^[A-Z][0-9]{4}$")
@@ -476,22 +504,36 @@ def dataset_iri(ids: Ids, key: str) -> URIRef:
 
 def emit_rome_v3(e: Emitter, code: str, label: str | None, line: int) -> URIRef:
     """A ROME v3 code as the métier mapper writes it: type, notation, v3 label, broader chain."""
-    ids = e.ids
-    r = e.node(ids.rome(code), line, OKG.RomeCode, SKOS.Concept)
-    e.add(r, SKOS.notation, Literal(code), line)
-    e.add(r, SKOS.inScheme, ids.rome_scheme())
+    mint = e.mint
+    scheme = mint("rome_scheme")
+    r = e.node(mint("rome", code), line, _ROME_CODE, _CONCEPT)
+    e.add(r, _NOTATION, _notation(code), line)
+    e.add(r, _IN_SCHEME, scheme)
     if label is not None:
-        e.add(r, SKOS.prefLabel, fr(label))
+        e.add(r, _PREF, fr(label))
     if len(code) == 5 and code[0].isalpha() and code[1:].isdigit():
         child = r
         for prefix in (code[:3], code[:1]):
-            parent = e.node(ids.rome(prefix), line, SKOS.Concept)
-            e.add(parent, SKOS.notation, Literal(prefix))
-            e.add(parent, SKOS.inScheme, ids.rome_scheme())
-            e.add(child, SKOS.broader, parent)
+            parent = e.node(mint("rome", prefix), line, _CONCEPT)
+            e.add(parent, _NOTATION, _notation(prefix))
+            e.add(parent, _IN_SCHEME, scheme)
+            e.add(child, _BROADER, parent)
             child = parent
-        e.add(child, SKOS.topConceptOf, ids.rome_scheme())
+        e.add(child, _TOP_CONCEPT_OF, scheme)
     return r
+
+
+_NOTATIONS: dict[str, Literal] = {}
+
+
+def _notation(code: str) -> Literal:
+    """``Literal(code)`` for a code many graphs repeat (ROME codes), one instance per code."""
+    lit = _NOTATIONS.get(code)
+    if lit is None:
+        lit = plain(code)
+        if len(_NOTATIONS) < 100_000:
+            _NOTATIONS[code] = lit
+    return lit
 
 
 class _RomeV3Codes:
@@ -520,18 +562,28 @@ def _fr_cached(text: str) -> Literal:
     return fr(text)
 
 
-def _emit_flags(e: Emitter, s: URIRef, flags: Flags, line: int) -> None:
+@lru_cache(maxsize=1024)
+def _flag_values(flags: Flags) -> tuple[tuple[URIRef, Literal], ...]:
+    """The (property, value) pairs of a set of flags, in the order they are emitted."""
+    values: list[tuple[URIRef, Literal]] = []
     if flags.transition_eco:
-        e.add(s, OKG.ecologicalTransition, _fr_cached(flags.transition_eco), line)
+        values.append((_ECOLOGICAL, _fr_cached(flags.transition_eco)))
     for prop, flag in (
-        (OKG.digitalTransition, flags.transition_num),
-        (OKG.demographicTransition, flags.transition_demo),
-        (OKG.regulatedOccupation, flags.emploi_reglemente),
-        (OKG.managerialOccupation, flags.emploi_cadre),
+        (_DIGITAL, flags.transition_num),
+        (_DEMOGRAPHIC, flags.transition_demo),
+        (_REGULATED, flags.emploi_reglemente),
+        (_MANAGERIAL, flags.emploi_cadre),
     ):
         value = _boolean(flag)
         if value is not None:
-            e.add(s, prop, value, line)
+            values.append((prop, value))
+    return tuple(values)
+
+
+def _emit_flags(e: Emitter, s: URIRef, flags: Flags, line: int) -> None:
+    add = e.add
+    for prop, value in _flag_values(flags):
+        add(s, prop, value, line)
 
 
 class RomeEscoMapper:
@@ -543,15 +595,16 @@ class RomeEscoMapper:
         self.generated_at = generated_at()
 
     def map_all(self, data: RomeEsco) -> list[FicheGraph]:
-        return [
-            self.map_metiers(data.metiers),
-            self.map_appellations(data.appellations),
-            self.map_crosswalk(data.crosswalk, data.appellations),
-        ]
+        with gc_paused():
+            return [
+                self.map_metiers(data.metiers),
+                self.map_appellations(data.appellations),
+                self.map_crosswalk(data.crosswalk, data.appellations),
+            ]
 
     def _dataset(self, e: Emitter, key: str, name: str) -> URIRef:
-        d = e.node(dataset_iri(self.ids, key), 1, SDO.Dataset)
-        e.add(d, SDO.name, fr(name), 1)
+        d = e.node(dataset_iri(self.ids, key), 1, _DATASET)
+        e.add(d, _NAME, fr(name), 1)
         return d
 
     def _finish(
@@ -572,22 +625,23 @@ class RomeEscoMapper:
         """(a) Each v4 métier under its v3 fiche code."""
         ids = self.ids
         e = Emitter(ids, table.source)
-        scheme = ids.rome_v4_scheme()
+        add, node = e.add, e.node
+        scheme = e.mint("rome_v4_scheme")
         rome_v3 = _RomeV3Codes(e, self.v3_labels)
         for row in table.rows:
             line = row.line
-            m = e.node(ids.rome_v4(row.code_rome), line, OKG.RomeMetier, SKOS.Concept)
-            e.add(m, SKOS.notation, Literal(row.code_rome), line)
-            e.add(m, SKOS.inScheme, scheme)
+            m = node(e.mint("rome_v4", row.code_rome), line, _ROME_METIER, _CONCEPT)
+            add(m, _NOTATION, _notation(row.code_rome), line)
+            add(m, _IN_SCHEME, scheme)
             if row.libelle_rome:
-                e.add(m, SKOS.prefLabel, fr(row.libelle_rome), line)
+                add(m, _PREF, fr(row.libelle_rome), line)
             if row.code_ogr:
-                e.add(m, DCTERMS.identifier, Literal(row.code_ogr), line)
+                add(m, _IDENTIFIER, plain(row.code_ogr), line)
             if row.code_fiche_metier:
-                e.add(m, OKG.ficheMetierCode, Literal(row.code_fiche_metier), line)
+                add(m, _FICHE_METIER_CODE, plain(row.code_fiche_metier), line)
             _emit_flags(e, m, row.flags, line)
             if row.code_rome_parent:
-                e.add(m, SKOS.broader, rome_v3(row.code_rome_parent, line), line)
+                add(m, _BROADER, rome_v3(row.code_rome_parent, line), line)
         d = self._dataset(e, "rome-v4-metiers", "ROME 4.60 : référentiel des métiers (code_rome)")
         return self._finish(e, "rome/v4-metiers", d, table, FRANCE_TRAVAIL)
 
@@ -595,35 +649,36 @@ class RomeEscoMapper:
         """(b) Each appellation under its v4 métier, with the SKOS-XL label both share."""
         ids = self.ids
         e = Emitter(ids, table.source)
-        scheme = ids.rome_v4_scheme()
+        add, node = e.add, e.node
+        scheme = e.mint("rome_v4_scheme")
         rome_v3 = _RomeV3Codes(e, self.v3_labels)
         metiers: dict[str, URIRef] = {}
         for row in table.rows:
             line = row.line
-            a = e.node(ids.rome_appellation(row.code_ogr), line, OKG.RomeAppellation, SKOS.Concept)
-            e.add(a, SKOS.notation, Literal(row.code_ogr), line)
-            e.add(a, SKOS.inScheme, scheme)
+            a = node(ids.rome_appellation(row.code_ogr), line, _ROME_APPELLATION, _CONCEPT)
+            add(a, _NOTATION, plain(row.code_ogr), line)
+            add(a, _IN_SCHEME, scheme)
             m = metiers.get(row.code_rome)
             if m is None:  # the v4 métier, as much as this file says of it (its own graph has the rest)
-                m = metiers[row.code_rome] = e.node(ids.rome_v4(row.code_rome), line, SKOS.Concept)
-                e.add(m, SKOS.notation, Literal(row.code_rome), line)
-                e.add(m, SKOS.inScheme, scheme)
-            e.add(a, SKOS.broader, m, line)
+                m = metiers[row.code_rome] = node(e.mint("rome_v4", row.code_rome), line, _CONCEPT)
+                add(m, _NOTATION, _notation(row.code_rome), line)
+                add(m, _IN_SCHEME, scheme)
+            add(a, _BROADER, m, line)
             if row.libelle_long:
-                e.add(a, SKOS.prefLabel, fr(row.libelle_long), line)
-                label = e.node(ids.rome_appellation_label(row.code_ogr), line, SKOSXL.Label)
-                e.add(label, SKOSXL.literalForm, fr(row.libelle_long), line)
-                e.add(a, SKOSXL.prefLabel, label, line)
-                prop = SKOSXL.prefLabel if row.classification == "PRINCIPALE" else SKOSXL.altLabel
-                e.add(m, prop, label, line)
+                long_label = fr(row.libelle_long)
+                add(a, _PREF, long_label, line)
+                label = node(ids.rome_appellation_label(row.code_ogr), line, _XL_LABEL)
+                add(label, _XL_LITERAL_FORM, long_label, line)
+                add(a, _XL_PREF, label, line)
+                add(m, _XL_PREF if row.classification == "PRINCIPALE" else _XL_ALT, label, line)
             if row.libelle_court and row.libelle_court != row.libelle_long:
-                e.add(a, SKOS.altLabel, fr(row.libelle_court), line)
+                add(a, _ALT, fr(row.libelle_court), line)
             _emit_flags(e, a, row.flags, line)
             rarely = _boolean(row.peu_usite)
             if rarely is not None:
-                e.add(a, OKG.rarelyUsed, rarely, line)
+                add(a, _RARELY_USED, rarely, line)
             if row.code_rome_parent:
-                e.add(a, OKG.romeParent, rome_v3(row.code_rome_parent, line), line)
+                add(a, _ROME_PARENT, rome_v3(row.code_rome_parent, line), line)
         d = self._dataset(e, "rome-v4-appellations", "ROME 4.60 : référentiel des appellations")
         return self._finish(e, "rome/v4-appellations", d, table, FRANCE_TRAVAIL)
 
@@ -631,36 +686,40 @@ class RomeEscoMapper:
         """(c) Appellation → ESCO occupation with the SKOS mapping property each row states."""
         ids = self.ids
         e = Emitter(ids, crosswalk.source)
+        add, node = e.add, e.node
         known: dict[str, AppellationRow] = {row.code_ogr: row for row in appellations.rows}
         labels = esco_labels(crosswalk)
+        occupations: dict[str, URIRef] = {}
         for row in crosswalk.rows:
             line = row.line
-            esco = e.node(URIRef(row.esco_uri), line, OKG.EscoOccupation, SKOS.Concept)
-            e.add(esco, SKOS.inScheme, ESCO_OCCUPATIONS)
+            esco = occupations.get(row.esco_uri)
+            if esco is None:
+                esco = occupations[row.esco_uri] = URIRef(row.esco_uri)
+            node(esco, line, _ESCO_OCCUPATION, _CONCEPT)
+            add(esco, _IN_SCHEME, ESCO_OCCUPATIONS)
             if row.esco_label:
                 label = labels[row.esco_uri][0]
-                prop = SKOS.prefLabel if row.esco_label == label else SKOS.hiddenLabel
-                e.add(esco, prop, fr(row.esco_label), line)
+                add(esco, _PREF if row.esco_label == label else _HIDDEN, fr(row.esco_label), line)
             target = known.get(row.code_ogr)
             if target is None:  # not in ROME v4.60: typed from the crosswalk alone (a warning)
-                a = e.node(ids.rome_appellation(row.code_ogr), line, OKG.RomeAppellation, SKOS.Concept)
-                e.add(a, SKOS.notation, Literal(row.code_ogr), line)
-                e.add(a, SKOS.inScheme, ids.rome_v4_scheme())
+                a = node(ids.rome_appellation(row.code_ogr), line, _ROME_APPELLATION, _CONCEPT)
+                add(a, _NOTATION, plain(row.code_ogr), line)
+                add(a, _IN_SCHEME, e.mint("rome_v4_scheme"))
                 if row.rome_label:
-                    e.add(a, SKOS.prefLabel, fr(row.rome_label), line)
+                    add(a, _PREF, fr(row.rome_label), line)
             else:
-                a = e.node(ids.rome_appellation(row.code_ogr), line)
+                a = node(ids.rome_appellation(row.code_ogr), line)
                 if row.rome_label and row.rome_label not in (target.libelle_long, target.libelle_court):
-                    e.add(a, SKOS.hiddenLabel, fr(row.rome_label), line)
-            e.add(a, MAPPING_RELATIONS[row.relation], esco, line)
+                    add(a, _HIDDEN, fr(row.rome_label), line)
+            add(a, MAPPING_RELATIONS[row.relation], esco, line)
         name = next((m.value for m in crosswalk.metadata if m.key == "Mapping project name"), "")
         d = self._dataset(e, "esco-rome-crosswalk", f"Correspondance {name or 'ESCO - ROME'}")
         for order, entry in enumerate(crosswalk.metadata, 1):
-            pv = e.node(dataset_iri(ids, f"esco-rome-crosswalk-{order}"), entry.line, SDO.PropertyValue)
-            e.add(d, SDO.additionalProperty, pv, entry.line)
-            e.add(pv, SDO.name, Literal(entry.key), entry.line)
-            e.add(pv, SDO.value, Literal(entry.value), entry.line)
-            e.add(pv, OKG.order, integer(order))
+            pv = node(dataset_iri(ids, f"esco-rome-crosswalk-{order}"), entry.line, _PROPERTY_VALUE)
+            add(d, _ADDITIONAL_PROPERTY, pv, entry.line)
+            add(pv, _NAME, plain(entry.key), entry.line)
+            add(pv, _VALUE, plain(entry.value), entry.line)
+            add(pv, _ORDER, integer(order))
         return self._finish(e, "esco-rome/crosswalk", d, crosswalk, EUROPEAN_COMMISSION)
 
 

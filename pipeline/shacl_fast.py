@@ -47,7 +47,7 @@ from rdflib.namespace import SH
 from rdflib.plugins.stores.memory import Memory
 from rdflib.term import Node
 
-from .emit import FicheGraph, SourceMap, TripleSet
+from .emit import FicheGraph, SourceMap, TripleSet, canonical, gc_paused
 from .errors import ShapesError, UnsupportedShapesError
 from .validate import Finding, Severity, _finding_key, _n3, load_shapes, shape_name
 
@@ -59,7 +59,9 @@ Result = tuple["_Shape", Node, Node | None, Generic]
 Component = Callable[["_Data", FocusValues], tuple[bool, list[Result]]]
 
 _EMPTY: frozenset[Node] = frozenset()
-_TYPE, _SUBCLASS = RDF.type, RDFS.subClassOf  # rdflib namespaces resolve attributes slowly
+# rdflib namespaces resolve attributes slowly; canonical: the instances the mappers emit
+_TYPE, _SUBCLASS = canonical(RDF.type), canonical(RDFS.subClassOf)
+_LANG_STRING, _XSD_STRING, _XSD_INTEGER = RDF.langString, XSD.string, XSD.integer
 _NO_PREDICATES: dict[Node, set[Node]] = {}  # read-only stand-in for a node that is no subject
 _ALLOWED = frozenset({SH.Info, SH.Warning})  # the severities the pipeline lets conform
 
@@ -97,7 +99,7 @@ class _Data:
     with no copy, many are merged from theirs (3x faster than reading their triples).
     """
 
-    __slots__ = ("spo", "_graphs", "_datagraph", "_instances", "_inverse", "_supers")
+    __slots__ = ("spo", "_graphs", "_datagraph", "_instances", "_inverse", "_supers", "_of")
 
     def __init__(self, graphs: Sequence[Graph | TripleSet]) -> None:
         spo: Mapping[Node, Mapping[Node, Values]] | None = None
@@ -106,10 +108,11 @@ class _Data:
             if spo is None:
                 spo = _read_triples(graphs[0])
         else:
-            merged: dict[Node, dict[Node, set[Node]]] = {}
+            merged: dict[Node, Mapping[Node, Values]] = {}
+            owned: set[Node] = set()
             for graph in graphs:
                 index = _store_index(graph)
-                _merge(merged, index if index is not None else _read_triples(graph))
+                _merge(merged, owned, index if index is not None else _read_triples(graph))
             spo = merged
         self.spo = spo
         self._graphs = graphs
@@ -117,6 +120,7 @@ class _Data:
         self._instances: dict[Node, set[Node]] | None = None
         self._inverse: dict[Node, dict[Node, set[Node]]] = {}
         self._supers: dict[Node, set[Node]] = {}
+        self._of: dict[tuple[bool, Node], list[Node]] = {}
 
     def objects(self, s: Node, p: Node) -> Values:
         return self.spo.get(s, _NO_PREDICATES).get(p, _EMPTY)
@@ -131,10 +135,17 @@ class _Data:
         return index.get(o, _EMPTY)
 
     def subjects_of(self, p: Node) -> Iterable[Node]:
-        return (s for s, by_p in self.spo.items() if by_p.get(p))
+        """The subjects of ``p`` (read once per predicate: several shapes may target them)."""
+        found = self._of.get((True, p))
+        if found is None:
+            found = self._of[(True, p)] = [s for s, by_p in self.spo.items() if by_p.get(p)]
+        return found
 
     def objects_of(self, p: Node) -> Iterable[Node]:
-        return (o for by_p in self.spo.values() for o in by_p.get(p, _EMPTY))
+        found = self._of.get((False, p))
+        if found is None:
+            found = self._of[(False, p)] = [o for by_p in self.spo.values() for o in by_p.get(p, _EMPTY)]
+        return found
 
     def instances(self, cls: Node) -> Collection[Node]:
         """SHACL instances: typed ``cls`` or a class linked to it by ``rdfs:subClassOf`` in the data."""
@@ -208,19 +219,29 @@ def _read_triples(graph: Graph) -> dict[Node, dict[Node, set[Node]]]:
     return spo
 
 
-def _merge(spo: dict[Node, dict[Node, set[Node]]], index: Mapping[Node, Mapping[Node, Values]]) -> None:
-    """Add ``index`` to ``spo``, copying its object collections (``spo`` owns its sets)."""
+def _merge(
+    spo: dict[Node, Mapping[Node, Values]], owned: set[Node], index: Mapping[Node, Mapping[Node, Values]]
+) -> None:
+    """Add ``index`` to ``spo``.
+
+    A subject met for the first time lends its predicate index as it is (it is only read); when
+    another graph has it too, it gets predicate → set copies of its own (listed in ``owned``),
+    which the later graphs' objects are added to.
+    """
     for s, by_p in index.items():
         mine = spo.get(s)
         if mine is None:
-            spo[s] = {p: set(objects) for p, objects in by_p.items()}
+            spo[s] = by_p
             continue
+        if s not in owned:
+            owned.add(s)
+            mine = spo[s] = {p: set(objects) for p, objects in mine.items()}
         for p, objects in by_p.items():
             current = mine.get(p)
             if current is None:
-                mine[p] = set(objects)
+                mine[p] = set(objects)  # type: ignore[index]
             else:
-                current.update(objects)
+                current.update(objects)  # type: ignore[attr-defined]
 
 
 def _store_index(graph: Graph | TripleSet) -> Mapping[Node, Mapping[Node, Values]] | None:
@@ -244,6 +265,7 @@ class _Shape:
     __slots__ = (
         "node",
         "path",
+        "predicate",
         "values",
         "severity",
         "allowed",
@@ -256,6 +278,7 @@ class _Shape:
     def __init__(self, node: Node, path: Node | None) -> None:
         self.node = node
         self.path = path
+        self.predicate: Node | None = None  # the path when it is one predicate (canonical)
         self.values: Callable[[_Data, Node], Values] | None = None  # None: a node shape
         self.severity: Node = SH.Violation
         self.allowed = False
@@ -265,6 +288,10 @@ class _Shape:
         self.targets: Callable[[_Data], set[Node]] | None = None
 
     def focus_values(self, data: _Data, focus: Iterable[Node]) -> FocusValues:
+        predicate = self.predicate
+        if predicate is not None:
+            spo = data.spo
+            return [(f, spo.get(f, _NO_PREDICATES).get(predicate, _EMPTY)) for f in focus]
         if self.values is None:
             return [(f, (f,)) for f in focus]
         values = self.values
@@ -329,6 +356,10 @@ class FastValidator:
         """
         if not graphs:
             return []
+        with gc_paused():
+            return self._validate_many(graphs)
+
+    def _validate_many(self, graphs: Sequence[FicheGraph]) -> list[Finding]:
         where: dict[Node, SourceMap] = {}
         for fiche in graphs:
             for node in fiche.source_map.nodes:
@@ -446,6 +477,8 @@ class _Compiler:
         shape.deactivated = bool(deactivated[0].value) if deactivated else False
         if shape.path is not None:
             shape.values = self._path(shape.path)
+            if isinstance(shape.path, URIRef):
+                shape.predicate = canonical(shape.path)
         shape.targets = self._targets(shape)
         parameters = {p for p in sg.predicates(node, None) if str(p).startswith(str(SH))}
         for p in sorted(parameters):
@@ -469,6 +502,9 @@ class _Compiler:
         objects_of = list(sg.objects(node, SH.targetObjectsOf))
         if not (nodes or classes or subjects_of or objects_of):
             return None
+        classes = [canonical(c) for c in classes]  # type: ignore[arg-type]
+        subjects_of = [canonical(p) for p in subjects_of]  # type: ignore[arg-type]
+        objects_of = [canonical(p) for p in objects_of]  # type: ignore[arg-type]
 
         def targets(data: _Data) -> set[Node]:
             found = set(nodes)
@@ -490,6 +526,7 @@ class _Compiler:
         """
         sg = self.sg
         if isinstance(path, URIRef):
+            path = canonical(path)
             if inverse:
                 return lambda data, focus: data.subjects(path, focus)
             return lambda data, focus: data.spo.get(focus, _NO_PREDICATES).get(path, _EMPTY)
@@ -660,22 +697,26 @@ def _datatype(c: _Compiler, shape: _Shape, values: list[Node]) -> Component:
     # pyshacl's branches that do not depend on the value, decided once.
     any_literal, any_typed = rule == RDFS.Literal, rule == RDFS.Datatype
     plain_rule, lang_rule = rule == XSD.string, rule == RDF.langString
-
-    def well_typed(v: Literal) -> bool:
-        return python_type is None or isinstance(v.value, python_type)
+    rule_type = type(rule)  # datatype == rule, as rdflib compares two terms: same type, same string
 
     def test(v: Node) -> bool:
         if not isinstance(v, Literal):
             return False
         datatype = v.datatype
-        if datatype is not None and datatype == rule:
-            return getattr(v, "ill_typed", None) is not True and well_typed(v)
+        if datatype is None:
+            if any_literal or any_typed:
+                return any_literal
+            lang = v.language
+            if lang is None:
+                return plain_rule and (python_type is None or isinstance(v.value, python_type))
+            return bool(lang_rule and lang) and (python_type is None or isinstance(v.value, python_type))
+        if datatype is rule or (type(datatype) is rule_type and str.__eq__(datatype, rule)):
+            return getattr(v, "ill_typed", None) is not True and (
+                python_type is None or isinstance(v.value, python_type)
+            )
         if any_literal or any_typed:
             return any_literal or bool(datatype)
-        lang = v.language
-        if datatype is None and lang is None:
-            return plain_rule and well_typed(v)
-        return bool(lang_rule and lang) and well_typed(v)
+        return bool(lang_rule and v.language) and (python_type is None or isinstance(v.value, python_type))
 
     return _per_value(shape, test, lambda dg, f, v: f"Value is not Literal with datatype {_s(sg, rule)}")
 
@@ -698,9 +739,17 @@ def _class(c: _Compiler, shape: _Shape, classes: list[Node]) -> Component:
         return f"Value class is not in classes ({', '.join(_s(sg, k) for k in classes)})"
 
     def for_class(cls: Node) -> Component:
+        cls = canonical(cls)  # type: ignore[arg-type]
+
         def run(data: _Data, fv: FocusValues) -> tuple[bool, list[Result]]:
+            get, has_class = data.spo.get, data.has_class
             found: list[Result] = [
-                (shape, f, v, generic) for f, vs in fv for v in vs if not data.has_class(v, cls)
+                (shape, f, v, generic)
+                for f, vs in fv
+                for v in vs
+                # typed cls itself (the usual case) is read here; else has_class looks at subclasses
+                if not (type(v) is URIRef and cls in get(v, _NO_PREDICATES).get(_TYPE, _EMPTY))
+                and not has_class(v, cls)
             ]
             return not found, found
 
@@ -711,9 +760,18 @@ def _class(c: _Compiler, shape: _Shape, classes: list[Node]) -> Component:
 
 def _value_string(v: Node) -> str:
     """pyshacl's string of a value node for sh:pattern / sh:minLength."""
-    if isinstance(v, Literal) and v.value is not None and v.datatype in (None, RDF.langString, XSD.string):
-        return str(v.value)
+    if isinstance(v, Literal):
+        value = v.value
+        if value is not None:
+            datatype = v.datatype
+            if datatype is None or _same_iri(datatype, _LANG_STRING) or _same_iri(datatype, _XSD_STRING):
+                return str(value)
     return str(v)
+
+
+def _same_iri(a: Node, b: Node) -> bool:
+    """``a == b`` for two IRIs (rdflib's ``__eq__``: same type, same string) without calling it."""
+    return a is b or (type(a) is type(b) and str.__eq__(a, b))
 
 
 def _pattern(c: _Compiler, shape: _Shape, patterns: list[Node]) -> Component:
@@ -774,11 +832,19 @@ def _language_in(c: _Compiler, shape: _Shape, values: list[Node]) -> Component:
     wildcard = "*" in wanted
     sg = c.sg
 
+    known: dict[str, bool] = {}  # language tag → whether it is in the list
+
     def test(v: Node) -> bool:
-        if not isinstance(v, Literal) or not v.language:
+        if not isinstance(v, Literal):
             return False
-        lang = str(v.language).lower()
-        return wildcard or lang in wanted or lang.split("-")[0] in wanted
+        tag = v.language
+        if not tag:
+            return False
+        ok = known.get(tag)
+        if ok is None:
+            lang = str(tag).lower()
+            ok = known[tag] = wildcard or lang in wanted or lang.split("-")[0] in wanted
+        return ok
 
     return _per_value(shape, test, lambda dg, f, v: f"String language is not in {_s(sg, rule)}")
 
@@ -860,7 +926,7 @@ def _range(op: str, pass_if: Callable[[int], bool]) -> Callable[[_Compiler, _Sha
                 if not isinstance(v, Literal):
                     return False
                 value = v.value
-                if integer is not None and type(value) is int and v.datatype == XSD.integer:
+                if integer is not None and type(value) is int and _same_iri(v.datatype, _XSD_INTEGER):
                     # Two xsd:integer literals: compare_literal compares their values (8x faster here).
                     return pass_if((value > integer) - (value < integer))
                 if isinstance(value, str) != bound_is_string:
@@ -1003,8 +1069,19 @@ def _property(c: _Compiler, shape: _Shape, nodes: list[Node]) -> Component:
         nested = [v for _f, vs in fv for v in vs]  # a value twice is validated twice, as pyshacl
         ok = True
         found: list[Result] = []
+        rows: list[Mapping[Node, Values]] | None = None  # each node's predicate index, looked up once
         for prop in properties:
-            p_ok, p_found = prop.validate(data, prop.focus_values(data, nested))
+            if prop.deactivated:  # conforms, with no result
+                continue
+            predicate = prop.predicate
+            if predicate is None:
+                prop_fv = prop.focus_values(data, nested)
+            else:
+                if rows is None:
+                    get = data.spo.get
+                    rows = [get(v, _NO_PREDICATES) for v in nested]
+                prop_fv = [(v, row.get(predicate, _EMPTY)) for v, row in zip(nested, rows, strict=True)]
+            p_ok, p_found = prop.validate(data, prop_fv)
             ok = ok and p_ok
             found.extend(p_found)
         return ok, found

@@ -4,10 +4,13 @@ Both stores have one interface:
 
 * :meth:`Store.load` puts each source file's graph in its own named graph. Loading is
   idempotent: a metadata graph (:data:`META_GRAPH`) records, per named graph, its source files
-  (name and SHA-256), the SHA-256 of the graph's content and when it was loaded. A graph whose
-  source and content are unchanged is skipped; a changed one is replaced (drop + insert in one
-  transaction in the embedded store; one ``PUT`` on a server); a graph that is no longer in the
-  input is removed. The loading time lives in the metadata graph only, never in a data graph.
+  (name and SHA-256), the digest of the graph's content (:func:`graph_digest`) and when it was
+  loaded. A graph whose source and content are unchanged is skipped; a changed one is replaced
+  (its removed and added triples, the merge and its record in one transaction in the embedded
+  store; one ``PUT`` on a server); a graph that is no longer in the input is removed. The
+  loading time lives in the metadata graph only, never in a data graph. A :class:`GraphInput`
+  may carry its digest and give its triples through a callable: an unchanged graph is then
+  skipped without its triples being read (what an incremental ingest needs).
 * The **default graph is the RDF merge of the loaded graphs**, kept up to date by
   :meth:`Store.load`: a triple that several source files state (a ROME label, a formation's
   name) is in it once, so ``COUNT`` and joins see each fact once, and a query needs no
@@ -24,24 +27,33 @@ keep the merged default graph) and the SPARQL 1.1 protocol (query) with :mod:`ur
 talks to the URLs the user gave and nothing else: no proxy from the environment, no redirect
 followed. Credentials come from the environment
 (``ONISEP_KG_USER`` / ``ONISEP_KG_PASSWORD``, HTTP basic) and are redacted from every message.
+
+Loading speed (embedded store, see docs/decisions/0011-fast-embedded-loads.md): a first load
+bulk-loads the TriG in Rust while Python computes the digests, then the merge; graphs are
+handled as N-Triples lines, never as a million term objects. The store directory keeps a
+cache (:data:`STATE_FILE`) of the records, the counts and the SHA-256 of the TriG block each
+graph was read from, so that a reload parses only the blocks that changed and counts nothing.
 """
 
 from __future__ import annotations
 
 import abc
 import base64
+import bisect
 import contextlib
 import csv
+import gc
 import hashlib
 import io
 import json
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -145,7 +157,13 @@ def to_term(value: BindingValue) -> ox.NamedNode | ox.Literal:
     raise QueryError(f"cannot bind a {type(value).__name__} as an RDF term")
 
 
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')
+_IRI_BAD = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
 def _escape(text: str) -> str:
+    if not _NEEDS_ESCAPE.search(text):
+        return text
     out = []
     for ch in text:
         esc = _ESCAPES.get(ch)
@@ -159,7 +177,7 @@ def _escape(text: str) -> str:
 
 
 def _iri(value: str) -> str:
-    if not value or any(ch in _IRI_FORBIDDEN for ch in value):
+    if not value or _IRI_BAD.search(value):
         raise QueryError('not a valid IRI: it contains a space, a control character or one of <>"{}|^`\\')
     return f"<{value}>"
 
@@ -381,32 +399,89 @@ class SourceFile:
 
 
 TripleLike = ox.Triple | ox.Quad | tuple[Any, Any, Any]
+GraphData = bytes | Iterable[TripleLike]
 
 
 @dataclass(frozen=True, slots=True)
 class GraphInput:
     """One named graph to load: its IRI, its triples (or serialized bytes) and its source file.
 
-    ``data`` is either an iterable of triples (pyoxigraph ``Triple``/``Quad`` or rdflib
-    3-tuples) or bytes in ``format`` (N-Triples by default; any triple format pyoxigraph
-    reads). ``file_name``/``sha256`` name the source file; a graph derived from several files
-    lists the others in ``more_sources``.
+    ``data`` is an iterable of triples (pyoxigraph ``Triple``/``Quad`` or rdflib 3-tuples),
+    bytes in ``format`` (N-Triples by default; any triple format pyoxigraph reads), or a
+    zero-argument callable returning either. A callable is called only when the graph must be
+    written (it is new, or it changed); a graph found unchanged is never read.
+    ``file_name``/``sha256`` name the source file; a graph derived from several files lists the
+    others in ``more_sources``.
+
+    ``digest`` is the graph's :func:`graph_digest`, when the caller already knows it (an
+    incremental ingest keeps it with the graph): the store then decides to skip the graph by
+    comparing it (and the sources) with its record, without reading ``data``. Without it, the
+    store reads ``data`` and computes the digest. When the graph is written, the store records
+    the digest of what it writes.
     """
 
     iri: str
-    data: bytes | Iterable[TripleLike]
+    data: GraphData | Callable[[], GraphData]
     file_name: str
     sha256: str
     format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES
     more_sources: tuple[SourceFile, ...] = ()
+    digest: str | None = None
 
     @property
     def sources(self) -> tuple[SourceFile, ...]:
         return tuple(sorted({SourceFile(self.file_name, self.sha256), *self.more_sources}, key=_src_key))
 
 
+@dataclass(frozen=True, slots=True)
+class _FileGraph(GraphInput):
+    """A graph read from a TriG file: ``text`` is the SHA-256 of its block in the file (with
+    the file's prefix lines), or None when the file could not be cut into blocks."""
+
+    text: str | None = None
+
+
 def _src_key(s: SourceFile) -> tuple[str, str]:
     return (s.sha256, s.file_name)
+
+
+def _digest_of(lines: list[str]) -> str:
+    """The digest of distinct, sorted N-Triples lines (see :func:`graph_digest`)."""
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def graph_digest(triples: GraphData, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> str:
+    """The digest the store records for a graph's content (``schema:sha256`` of its record).
+
+    ``triples`` is what :class:`GraphInput` takes as ``data``: triples (pyoxigraph
+    ``Triple``/``Quad`` or rdflib 3-tuples) or bytes in ``format``. The digest is the SHA-256
+    (lower-case hex) of the graph's **distinct triples in canonical N-Triples**: each triple
+    written as pyoxigraph writes it (``str(pyoxigraph.Triple)``: N-Triples without the final
+    ``" ."``, IRIs as given, literals escaped with ``\\"``, ``\\\\``, ``\\n``, ``\\r``, ``\\t``
+    and ``\\uXXXX`` for other control characters), the distinct lines sorted by code point,
+    joined by ``"\\n"`` (no final newline), UTF-8 encoded. It depends on the triples only: not on
+    their order, repetitions, prefixes or the serialization they came from, nor on the graph's
+    IRI, so a TriG file, triples and N-Triples bytes of one graph give one digest. (Blank nodes
+    enter with their labels, which a parser may choose afresh for ``[]``.)
+    """
+    if isinstance(triples, _Parsed):
+        return triples.digest
+    return _digest_of(sorted(set(_lines_of(triples, format, None))))
+
+
+class _Parsed:
+    """A named graph read from a dataset file, kept as its distinct N-Triples lines, sorted,
+    with their digest (the lines are all the store needs to write the graph: no term objects)."""
+
+    __slots__ = ("digest", "distinct")
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.distinct = sorted(set(lines))
+        self.digest = _digest_of(self.distinct)
+
+    def __iter__(self) -> Iterator[ox.Triple]:
+        text = _ntriples(self.distinct).encode("utf-8")
+        return (q.triple for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES))
 
 
 @dataclass(slots=True)
@@ -415,7 +490,6 @@ class _Prepared:
     sources: tuple[SourceFile, ...]
     lines: list[str]  # distinct N-Triples statements, sorted, without the final " ."
     digest: str
-    triples: list[ox.Triple] = field(default_factory=list)
 
 
 def _triple(item: TripleLike) -> ox.Triple:
@@ -429,27 +503,37 @@ def _triple(item: TripleLike) -> ox.Triple:
     )
 
 
-def _prepare(graph: GraphInput) -> _Prepared:
-    try:
-        ox.NamedNode(graph.iri)
-    except ValueError as exc:
-        raise StoreError(f"not a valid graph IRI: {graph.iri!r} ({exc})") from None
-    if graph.iri == META_GRAPH:
-        raise StoreError(f"{META_GRAPH} is the metadata graph; a data graph cannot use that IRI")
-    if isinstance(graph.data, (bytes, bytearray)):
+def _lines_of(data: GraphData, fmt: ox.RdfFormat, graph: GraphInput | None) -> list[str]:
+    """Each triple's N-Triples line (repeated triples repeat)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
         try:
-            quads = list(ox.parse(bytes(graph.data), format=graph.format))
+            return [str(q.triple) for q in ox.parse(bytes(data), format=fmt)]
         except SyntaxError as exc:
-            raise StoreError(f"{graph.file_name}: cannot read the graph {graph.iri}: {exc}") from None
-        triples = [q.triple for q in quads]
-    else:
-        triples = [_triple(t) for t in graph.data]
-    lines = sorted({str(t) for t in triples})
-    digest = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
-    return _Prepared(graph.iri, graph.sources, lines, digest, triples)
+            where = f"{graph.file_name}: cannot read the graph {graph.iri}" if graph else "cannot read"
+            raise StoreError(f"{where}: {exc}") from None
+    return [str(_triple(t)) for t in data]
 
 
-def _ntriples(lines: Sequence[str]) -> str:
+def _check_graph_iri(iri: str) -> None:
+    try:
+        ox.NamedNode(iri)
+    except ValueError as exc:
+        raise StoreError(f"not a valid graph IRI: {iri!r} ({exc})") from None
+    if iri == META_GRAPH:
+        raise StoreError(f"{META_GRAPH} is the metadata graph; a data graph cannot use that IRI")
+
+
+def _prepare(graph: GraphInput) -> _Prepared:
+    """Read the graph's data (calling it when it is a callable) and compute its digest."""
+    _check_graph_iri(graph.iri)
+    data = graph.data() if callable(graph.data) else graph.data
+    if isinstance(data, _Parsed):
+        return _Prepared(graph.iri, graph.sources, data.distinct, data.digest)
+    distinct = sorted(set(_lines_of(data, graph.format, graph)))
+    return _Prepared(graph.iri, graph.sources, distinct, _digest_of(distinct))
+
+
+def _ntriples(lines: Iterable[str]) -> str:
     return "".join(f"{line} .\n" for line in lines)
 
 
@@ -463,6 +547,9 @@ class GraphRecord:
     loaded_at: str | None
 
 
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
 def _meta_lines(p: _Prepared, when: str) -> list[str]:
     g = _iri(p.iri)
     lines = [
@@ -471,9 +558,9 @@ def _meta_lines(p: _Prepared, when: str) -> list[str]:
         f'{g} <{DCT_MODIFIED}> "{when}"^^<{XSD}dateTime>',
     ]
     for s in p.sources:
-        src = _iri(SOURCE_BASE + s.sha256) if re.fullmatch(r"[0-9a-f]{64}", s.sha256) else None
-        if src is None:
+        if not _SHA256_HEX.fullmatch(s.sha256):
             raise StoreError(f"{s.file_name}: not a SHA-256 digest: {s.sha256!r}")
+        src = f"<{SOURCE_BASE}{s.sha256}>"
         lines += [
             f"{g} <{PROV_DERIVED_FROM}> {src}",
             f'{src} <{FILE_NAME}> "{_escape(s.file_name)}"',
@@ -488,6 +575,8 @@ SELECT ?g ?digest ?when ?file ?sha WHERE {{ GRAPH <{META_GRAPH}> {{
   OPTIONAL {{ ?g <{DCT_MODIFIED}> ?when }}
   OPTIONAL {{ ?g <{PROV_DERIVED_FROM}> ?src . ?src <{FILE_NAME}> ?file ; <{SHA256}> ?sha }}
 }} }}"""
+
+_STAMPS_QUERY = f"SELECT ?g ?when WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{DCT_MODIFIED}> ?when }} }}"
 
 _ANY_DEFAULT_QUERY = "ASK { ?s ?p ?o }"
 
@@ -622,6 +711,9 @@ class Store(abc.ABC):
     ) -> LoadReport:
         """Load each graph into its own named graph, skipping those whose content is unchanged.
 
+        A graph is skipped when its digest and sources equal its record's: the digest is
+        :attr:`GraphInput.digest` when given (its data is then not read at all), else computed
+        from its data. The data of a graph to write is read (a callable called) once.
         With ``remove_missing`` (the default), a graph recorded by an earlier load (or left in
         the ``id/graph/`` namespace by an interrupted one) and absent from ``graphs`` is removed.
         ``now`` (``xsd:dateTime``) is the loading time recorded in the metadata graph; the
@@ -642,9 +734,18 @@ class Store(abc.ABC):
             if graph.iri in seen:
                 raise StoreError(f"the graph {graph.iri} is given twice; expected one per source file")
             seen.add(graph.iri)
-            prepared = _prepare(graph)
+            _check_graph_iri(graph.iri)
             record = known.get(graph.iri)
             exists = graph.iri in present
+            if (
+                exists
+                and record is not None
+                and graph.digest is not None
+                and (record.digest, record.sources) == (graph.digest, graph.sources)
+            ):
+                report.skipped.append(graph.iri)  # known unchanged: its data is not even read
+                continue
+            prepared = _prepare(graph)
             unchanged = record is not None and (record.digest, record.sources) == (
                 prepared.digest,
                 prepared.sources,
@@ -711,6 +812,11 @@ class Store(abc.ABC):
 
 
 # -- the embedded store ---------------------------------------------------------------------
+STATE_FILE = "onisep-kg-state.json"  # in the store directory: what the last load left (a cache)
+_STATE_VERSION = 1
+SMALL_NEW = 64  # fewer new graphs than this are written one transaction each, not bulk-loaded
+
+
 def _is_lock_error(exc: OSError) -> bool:
     text = str(exc).lower()
     return "lock" in text and (
@@ -718,13 +824,63 @@ def _is_lock_error(exc: OSError) -> bool:
     )
 
 
+def _canonical_datetime(value: str) -> str:
+    """``value`` as the store gives an ``xsd:dateTime`` back (it keeps dates in canonical form)."""
+    probe = ox.Store()
+    node = ox.NamedNode("urn:x")
+    probe.add(ox.Quad(node, node, ox.Literal(value, datatype=ox.NamedNode(XSD + "dateTime"))))
+    return next(iter(probe)).object.value  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: reading a million quads into Python objects
+    otherwise spends as long in the collector (it rescans them all, again and again) as in
+    the parser."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _has_blank(lines: Iterable[str]) -> bool:
+    """Whether a line may hold a blank node (a literal holding ``_:`` counts too: safe side)."""
+    return any("_:" in line for line in lines)
+
+
+@dataclass(slots=True)
+class _State:
+    """What an embedded store holds, as its last load left it: the records of the metadata
+    graph, the TriG block each graph was read from (SHA-256), and the counts of the report."""
+
+    records: dict[str, GraphRecord]
+    texts: dict[str, str]
+    quads: int | None
+    triples: int | None
+
+
 class EmbeddedStore(Store):
-    """A persistent on-disk pyoxigraph store (one writer process at a time)."""
+    """A persistent on-disk pyoxigraph store (one writer process at a time).
+
+    Next to its files, the store directory holds :data:`STATE_FILE`, a cache of what the last
+    load left (the records of the metadata graph, the counts, and the SHA-256 of the TriG block
+    each graph came from), so that a load of unchanged graphs reads neither the TriG's triples
+    nor the whole metadata graph. It is checked against the loading times the metadata graph
+    records, dropped before any write and rewritten after each load; without it (a store loaded
+    by an older onisep-kg, or written through :attr:`oxigraph`), the next load reads the records
+    and counts from the store and writes it again.
+    """
 
     def __init__(self, path: Path | str = DEFAULT_STORE, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
         self.description = f"store {self.path}"
+        self._state_cache: _State | None = None
+        self._writing = False
         try:
             if read_only:
                 if not (self.path / "CURRENT").is_file():
@@ -740,7 +896,7 @@ class EmbeddedStore(Store):
 
     @property
     def oxigraph(self) -> ox.Store:
-        """The underlying :class:`pyoxigraph.Store`."""
+        """The underlying :class:`pyoxigraph.Store` (write through :meth:`load` and :meth:`update`)."""
         return self._store
 
     def query(self, sparql: str, *, bindings: Mapping[str, BindingValue] | None = None) -> QueryResult:
@@ -766,60 +922,432 @@ class EmbeddedStore(Store):
             raise StoreError(f"cannot read the store {self.path}: {exc}") from None
 
     def update(self, sparql: str) -> None:
+        self._forget_state()
+        self._update(sparql)
+
+    def _update(self, sparql: str) -> None:
         self._write(lambda: self._store.update(sparql))
 
     def _graph_names(self) -> set[str]:
         return {g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)}
+
+    # -- the state cache ------------------------------------------------------------------------
+    def _forget_state(self) -> None:
+        """Before a write: the cache no longer describes the store until the load rewrites it."""
+        self._state_cache = None
+        if self.read_only:
+            return
+        try:
+            (self.path / STATE_FILE).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot write the store {self.path}: {exc}") from None
+
+    def _state(self) -> _State:
+        if self._state_cache is None:
+            self._state_cache = self._read_state()
+        return self._state_cache
+
+    def _read_state(self) -> _State:
+        saved = self._read_state_file()
+        if saved is not None:
+            # valid while the metadata graph records the same graphs loaded at the same times
+            rows = self.query(_STAMPS_QUERY).rows
+            stamps = {g.value: w.value for g, w in rows if g is not None and w is not None}
+            if len(stamps) == len(rows) and stamps == {g: r.loaded_at for g, r in saved.records.items()}:
+                return saved
+        return _State(self.records(), {}, None, None)
+
+    def _read_state_file(self) -> _State | None:
+        try:
+            doc = json.loads((self.path / STATE_FILE).read_text(encoding="utf-8"))
+            if not isinstance(doc, dict) or doc.get("version") != _STATE_VERSION:
+                return None
+            records: dict[str, GraphRecord] = {}
+            texts: dict[str, str] = {}
+            for iri, (digest, when, sources, text) in doc["graphs"].items():
+                records[iri] = GraphRecord(
+                    iri, str(digest), tuple(SourceFile(str(f), str(h)) for f, h in sources), str(when)
+                )
+                if text:
+                    texts[iri] = str(text)
+            return _State(records, texts, int(doc["quads"]), int(doc["triples"]))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def _save_state(self, state: _State) -> None:
+        if state.quads is None or state.triples is None:
+            return
+        doc = {
+            "version": _STATE_VERSION,
+            "about": "onisep-kg load cache: what the metadata graph records, the counts, and the SHA-256 "
+            "of the TriG block each graph was read from; safe to delete",
+            "quads": state.quads,
+            "triples": state.triples,
+            "graphs": {
+                iri: [
+                    r.digest,
+                    r.loaded_at,
+                    [[s.file_name, s.sha256] for s in r.sources],
+                    state.texts.get(iri),
+                ]
+                for iri, r in sorted(state.records.items())
+            },
+        }
+        target = self.path / STATE_FILE
+        tmp = target.with_name(STATE_FILE + ".tmp")
+        try:
+            tmp.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+            os.replace(tmp, target)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()  # no cache: the next load reads the store instead
+
+    def _known_texts(self) -> dict[str, tuple[str, GraphRecord]]:
+        """Per graph read from a TriG block: that block's SHA-256 and the graph's record."""
+        state = self._state()
+        return {g: (text, state.records[g]) for g, text in state.texts.items() if g in state.records}
+
+    # -- loading --------------------------------------------------------------------------------
+    def load(
+        self, graphs: Iterable[GraphInput], *, remove_missing: bool = True, now: str | None = None
+    ) -> LoadReport:
+        with _gc_paused():
+            return self._load(graphs, remove_missing=remove_missing, now=now)
+
+    def _load(self, graphs: Iterable[GraphInput], *, remove_missing: bool, now: str | None) -> LoadReport:
+        started = time.perf_counter()
+        when = _canonical_datetime(now or _now())
+        report = LoadReport()
+        self._writing = False
+        state = self._state()
+        known = state.records
+        present = self._graph_names()
+        had_merge = self.has_merge()
+        empty = not known and not present and not had_merge
+        quads, triples = (0, 0) if empty else (state.quads, state.triples)
+        if known and not had_merge:
+            self._begin_writes()
+            self._update(
+                f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{META_GRAPH}>) }}"
+            )
+            report.merge_rebuilt = True
+            triples = None
+        records = dict(known)
+        texts = dict(state.texts)
+        cache_changed = False
+        seen: set[str] = set()
+        new: list[GraphInput] = []
+        for graph in graphs:
+            iri = graph.iri
+            if iri in seen:
+                raise StoreError(f"the graph {iri} is given twice; expected one per source file")
+            seen.add(iri)
+            _check_graph_iri(iri)
+            sources = graph.sources
+            for s in sources:
+                if not _SHA256_HEX.fullmatch(s.sha256):
+                    raise StoreError(f"{s.file_name}: not a SHA-256 digest: {s.sha256!r}")
+            text = graph.text if isinstance(graph, _FileGraph) else None
+            record = known.get(iri)
+            exists = iri in present
+            if record is None and not exists:  # new: written after the others, in bulk
+                new.append(graph)
+                report.loaded.append(iri)
+                continue
+            prepared = None
+            if record is not None and exists:
+                digest = graph.digest
+                if digest is None:
+                    prepared = _prepare(graph)
+                    digest = prepared.digest
+                if (record.digest, record.sources) == (digest, sources):
+                    report.skipped.append(iri)
+                    if text is not None and texts.get(iri) != text:
+                        texts[iri] = text
+                        cache_changed = True
+                    continue
+            if prepared is None:
+                prepared = _prepare(graph)
+            self._begin_writes()
+            dq, dt = self._put_graph(prepared, when, exists=exists, recorded=record is not None)
+            quads = None if quads is None else quads + dq
+            triples = None if triples is None or dt is None else triples + dt
+            records[iri] = GraphRecord(iri, prepared.digest, prepared.sources, when)
+            _set_text(texts, iri, text)
+            report.replaced.append(iri)
+            report.quads_written += len(prepared.lines)
+        if new:
+            self._begin_writes()
+            added, dq, dt = self._add_new_graphs(new, when, empty=empty)
+            quads = None if quads is None else quads + dq
+            triples = None if triples is None or dt is None else triples + dt
+            for graph, prepared_record, count in added:
+                records[graph.iri] = prepared_record
+                _set_text(texts, graph.iri, graph.text if isinstance(graph, _FileGraph) else None)
+                report.quads_written += count
+        if remove_missing:
+            # Recorded graphs, and graphs in our graph namespace that no record describes (left
+            # by an interrupted load), that the input no longer has.
+            ours = {g for g in present if g.startswith(GRAPH_NAMESPACE) and g != META_GRAPH}
+            report.removed = sorted((set(known) | ours) - seen)
+            for iri in report.removed:
+                self._begin_writes()
+                dq, dt = self._drop_graph(iri, exists=iri in present, recorded=iri in known)
+                quads = None if quads is None else quads + dq
+                triples = None if triples is None or dt is None else triples + dt
+                records.pop(iri, None)
+                texts.pop(iri, None)
+        report.quads = self.quad_count() if quads is None else quads
+        report.triples = self.triple_count() if triples is None else triples
+        after = _State(records, texts, report.quads, report.triples)
+        if self._writing or cache_changed or state.quads is None or state.triples is None:
+            self._save_state(after)
+        self._state_cache = after
+        self._writing = False
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _begin_writes(self) -> None:
+        if not self._writing:
+            self._forget_state()
+            self._writing = True
+
+    def _graph_lines(self, name: ox.NamedNode) -> dict[str, ox.Quad]:
+        """The graph's quads in the store, by N-Triples line of their triple."""
+        cut = len(name.value) + 3  # " <iri>" after the triple
+        return {str(q)[:-cut]: q for q in self._store.quads_for_pattern(None, None, None, name)}
+
+    def _stated_elsewhere(self, t: ox.Quad | ox.Triple, name: ox.NamedNode) -> bool:
+        """Whether a data graph other than ``name`` states the triple (so it stays in the merge)."""
+        for q in self._store.quads_for_pattern(t.subject, t.predicate, t.object, None):
+            g = q.graph_name
+            if isinstance(g, (ox.NamedNode, ox.BlankNode)) and g != name and g.value != META_GRAPH:
+                return True
+        return False
+
+    def _in_merge(self, t: ox.Quad | ox.Triple) -> bool:
+        found = self._store.quads_for_pattern(t.subject, t.predicate, t.object, ox.DefaultGraph())
+        return next(iter(found), None) is not None
 
     def _meta_delete(self, g: str) -> str:
         return (
             f"DELETE {{ GRAPH <{META_GRAPH}> {{ ?src ?sp ?so }} }} WHERE {{ GRAPH <{META_GRAPH}> {{ "
             f"<{g}> <{PROV_DERIVED_FROM}> ?src . ?src ?sp ?so . "
             f"FILTER NOT EXISTS {{ ?other <{PROV_DERIVED_FROM}> ?src FILTER(?other != <{g}>) }} }} }} ;\n"
-            f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{g}> ?p ?o }} }} ;\n"
+            f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{g}> ?p ?o }} }}"
         )
 
-    def _add_new(self, graphs: Sequence[_Prepared], when: str) -> None:
-        # The bulk loader is twice as fast as a transaction but not atomic, so the data goes
-        # first and the records after, in one transaction: a load interrupted in between leaves
-        # graphs without a record, which the next load replaces (or removes) whole.
-        def data() -> Iterator[ox.Quad]:
-            default = ox.DefaultGraph()
-            merged: set[ox.Triple] = set()  # the merge is a set: a shared triple is written once
+    def _put_graph(
+        self, graph: _Prepared, when: str, *, exists: bool, recorded: bool
+    ) -> tuple[int, int | None]:
+        """Write one graph and its record in one transaction; the merge follows.
+
+        Returns the change in :meth:`quad_count` and in :meth:`triple_count` (None when not
+        known: graphs with blank nodes go through the store's own SPARQL, which does not say).
+        """
+        name = ox.NamedNode(graph.iri)
+        g = f"<{graph.iri}>"
+        old = self._graph_lines(name) if exists else {}
+        new = set(graph.lines)
+        dq = len(new) - (len(old) if recorded else 0)
+        meta = f"GRAPH <{META_GRAPH}> {{\n{_ntriples(_meta_lines(graph, when))}}}"
+        if _has_blank(old) or _has_blank(new):
+            # Blank nodes cannot be named in DELETE DATA: let SPARQL find the graph's triples.
+            self._update(
+                f"{_unmerge(graph.iri)} ;\nDROP SILENT GRAPH {g} ;\n{self._meta_delete(graph.iri)} ;\n"
+                f"INSERT DATA {{ GRAPH {g} {{\n{_ntriples(graph.lines)}}}\n{meta} }} ;\n"
+                f"ADD SILENT {g} TO DEFAULT"
+            )
+            return dq, None
+        gone = [line for line in old if line not in new]
+        added = [line for line in graph.lines if line not in old]
+        # What leaves the merge: triples gone from this graph that no other data graph states;
+        # what enters it: added triples it does not hold yet.
+        leaving = [line for line in gone if not self._stated_elsewhere(old[line], name)]
+        terms = ox.parse(_ntriples(added).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES) if added else []
+        entering = [line for line, q in zip(added, terms, strict=True) if not self._in_merge(q)]
+        steps = []
+        if gone:
+            steps.append(f"DELETE DATA {{ GRAPH {g} {{\n{_ntriples(gone)}}}\n{_ntriples(leaving)}}}")
+        steps.append(self._meta_delete(graph.iri))
+        if not new:
+            steps.append(f"DROP SILENT GRAPH {g}")
+        steps.append(f"INSERT DATA {{ GRAPH {g} {{\n{_ntriples(added)}}}\n{_ntriples(entering)}{meta} }}")
+        self._update(" ;\n".join(steps))  # one transaction: graph, merge and record
+        return dq, len(entering) - len(leaving)
+
+    def _drop_graph(self, iri: str, *, exists: bool, recorded: bool) -> tuple[int, int | None]:
+        """Remove one graph, its record and the triples only it stated from the merge."""
+        name = ox.NamedNode(iri)
+        g = f"<{iri}>"
+        old = self._graph_lines(name) if exists else {}
+        dq = -len(old) if recorded else 0
+        if _has_blank(old):
+            self._update(f"{_unmerge(iri)} ;\n{self._meta_delete(iri)} ;\nDROP SILENT GRAPH {g}")
+            return dq, None
+        leaving = [line for line, q in old.items() if not self._stated_elsewhere(q, name)]
+        steps = [f"DELETE DATA {{\n{_ntriples(leaving)}}}"] if leaving else []
+        steps += [self._meta_delete(iri), f"DROP SILENT GRAPH {g}"]
+        self._update(" ;\n".join(steps))
+        return dq, -len(leaving)
+
+    def _add_new_graphs(
+        self, graphs: Sequence[GraphInput], when: str, *, empty: bool
+    ) -> tuple[list[tuple[GraphInput, GraphRecord, int]], int, int | None]:
+        """Write graphs the store does not hold; returns them with their records and sizes, and
+        the changes in :meth:`quad_count` and :meth:`triple_count` (None when not known)."""
+        added: list[tuple[GraphInput, GraphRecord, int]] = []
+        if len(graphs) < SMALL_NEW:  # a few: one transaction each, as a replacement
+            dq, dt = 0, 0
             for graph in graphs:
-                name = ox.NamedNode(graph.iri)
-                for t in graph.triples:
-                    yield ox.Quad(t.subject, t.predicate, t.object, name)
-                    if t not in merged:
-                        merged.add(t)
-                        yield ox.Quad(t.subject, t.predicate, t.object, default)
+                prepared = _prepare(graph)
+                q, t = self._put_graph(prepared, when, exists=False, recorded=False)
+                dq += q
+                dt = None if dt is None or t is None else dt + t
+                added.append((graph, GraphRecord(graph.iri, prepared.digest, prepared.sources, when), q))
+            return added, dq, dt
+        prepared = [_prepare(graph) for graph in graphs]
+        merged = self._bulk_write(prepared, when, named=None)
+        for graph, p in zip(graphs, prepared, strict=True):
+            added.append((graph, GraphRecord(graph.iri, p.digest, p.sources, when), len(p.lines)))
+        # Into an empty store the merge is exactly the distinct triples written; otherwise some
+        # of them were there already, and the default graph is counted afterwards.
+        return added, sum(len(p.lines) for p in prepared), merged if empty else None
 
-        meta = ox.NamedNode(META_GRAPH)
-        records = [
-            ox.Quad(t.subject, t.predicate, t.object, meta)
-            for graph in graphs
-            for t in self._parse(_meta_lines(graph, when))
+    def _bulk_write(self, graphs: Sequence[_Prepared], when: str, *, named: threading.Thread | None) -> int:
+        """Write new graphs with the bulk loader, twice as fast as a transaction but not atomic.
+
+        The data goes first: the named graphs (as N-Quads; unless ``named``, a thread already
+        loading them) and, at the same time, the merge (each distinct triple once, as
+        N-Triples); the records after, in one transaction. A load interrupted in between leaves
+        graphs without a record, which the next load replaces (or removes) whole. Returns the
+        number of distinct triples written to the default graph.
+        """
+        merged: set[str] = set()
+        for p in graphs:
+            merged.update(p.lines)
+        merge_text = (" .\n".join(merged) + " .\n").encode("utf-8") if merged else b""
+        failed: list[BaseException] = []
+
+        def run(action: Callable[[], None]) -> threading.Thread:
+            def target() -> None:
+                try:
+                    action()
+                except BaseException as exc:  # re-raised by the loading thread below
+                    failed.append(exc)
+
+            thread = threading.Thread(target=target, name="onisep-kg-bulk-load")
+            thread.start()
+            return thread
+
+        threads = [
+            run(lambda: self._store.bulk_load(merge_text, format=ox.RdfFormat.N_TRIPLES, to_graph=_DEFAULT))
         ]
-        self._write(lambda: self._store.bulk_extend(data()))
-        self._write(lambda: self._store.extend(records))
-
-    def _replace(self, graph: _Prepared, when: str) -> None:
-        g = _iri(graph.iri)
-        update = (
-            f"{_unmerge(graph.iri)} ;\nDROP SILENT GRAPH {g} ;\n{self._meta_delete(graph.iri)}"
-            f"INSERT DATA {{ GRAPH {g} {{\n{_ntriples(graph.lines)}}}\n"
-            f"GRAPH <{META_GRAPH}> {{\n{_ntriples(_meta_lines(graph, when))}}} }} ;\n"
-            f"ADD SILENT {g} TO DEFAULT"
+        if named is None:
+            quads = _Chunks(_nquads_chunks(graphs))
+            threads.append(run(lambda: self._store.bulk_load(quads, format=ox.RdfFormat.N_QUADS)))
+        else:
+            threads.append(named)
+        for thread in threads:
+            thread.join()
+        if failed:
+            self._write(lambda: _raise(failed[0]))
+        meta = _ntriples(line for p in graphs for line in _meta_lines(p, when)).encode("utf-8")
+        self._write(
+            lambda: self._store.load(meta, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(META_GRAPH))
         )
-        self.update(update)  # one transaction: unmerge, drop, insert, record, merge
+        return len(merged)
 
-    @staticmethod
-    def _parse(lines: Sequence[str]) -> list[ox.Triple]:
-        return [q.triple for q in ox.parse(_ntriples(lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)]
+    def _is_empty(self) -> bool:
+        return not any(True for _g in self._store.named_graphs()) and not self.has_merge()
 
-    def _remove(self, iris: Sequence[str]) -> None:
-        for iri in iris:
-            self.update(f"{_unmerge(iri)} ;\n{self._meta_delete(iri)}DROP SILENT GRAPH {_iri(iri)}")
+    def load_dataset(
+        self,
+        path: Path,
+        *,
+        remove_missing: bool = True,
+        now: str | None = None,
+        on_read: Callable[[int], None] | None = None,
+    ) -> LoadReport:
+        """Load a TriG or N-Quads file (see :func:`read_dataset`): ``load(read_dataset(path))``.
+
+        Into an empty store, the file's named graphs are bulk-loaded straight from the file
+        while their digests, sources and merge are computed, which is faster. ``on_read`` is
+        called with the number of graphs once the file is read.
+        """
+        with _gc_paused():
+            if self._is_empty():
+                report = self._load_fresh(path, now=now, on_read=on_read)
+                if report is not None:
+                    return report
+            graphs = read_dataset(path, store=self)
+            if on_read is not None:
+                on_read(len(graphs))
+            return self.load(graphs, remove_missing=remove_missing, now=now)
+
+    def _load_fresh(
+        self, path: Path, *, now: str | None, on_read: Callable[[int], None] | None
+    ) -> LoadReport | None:
+        """A dataset file into an empty store: the bulk loader reads the file itself (in
+        another thread) while this one reads it too, for the digests, sources and merge. None
+        when the graphs hold blank nodes (two readings name ``[]`` differently): the caller
+        loads the usual way. If the file is unusable, what was written is cleared (the store
+        was empty)."""
+        started = time.perf_counter()
+        when = _canonical_datetime(now or _now())
+        fmt = _dataset_format(path)
+        data = _read_bytes(path)
+        self._begin_writes()
+        failed: list[BaseException] = []
+
+        def load_named() -> None:
+            try:
+                self._store.bulk_load(data, format=fmt)
+            except BaseException as exc:  # the reading below reports a bad file better
+                failed.append(exc)
+
+        named = threading.Thread(target=load_named, name="onisep-kg-bulk-load")
+        named.start()
+        try:
+            parsed, order = _parse_dataset(data, fmt, path)
+            blank = any(_has_blank(graph.distinct) for graph in parsed.values())
+            texts: dict[str, str] = {}
+            split = _split_trig(data) if fmt == ox.RdfFormat.TRIG and not blank else None
+            if split is not None and order == [iri for iri, _s, _e in split[1]]:
+                texts = _block_texts(data, split[0], split[1])
+            graphs = [] if blank else _file_graphs(path, parsed, texts)
+            for graph in graphs:
+                _check_graph_iri(graph.iri)
+        except BaseException:
+            named.join()
+            self._write(self._store.clear)
+            raise
+        if blank:
+            named.join()
+            self._write(self._store.clear)
+            return None
+        if on_read is not None:
+            on_read(len(graphs))
+        prepared = [_Prepared(g.iri, g.sources, parsed[g.iri].distinct, parsed[g.iri].digest) for g in graphs]
+        try:
+            merged = self._bulk_write(prepared, when, named=named)
+            if failed:
+                self._write(lambda: _raise(failed[0]))
+        except BaseException:
+            named.join()
+            with contextlib.suppress(OSError):
+                self._store.clear()
+            raise
+        report = LoadReport(loaded=[g.iri for g in graphs])
+        report.quads = report.quads_written = sum(len(p.lines) for p in prepared)
+        report.triples = merged
+        records = {p.iri: GraphRecord(p.iri, p.digest, p.sources, when) for p in prepared}
+        state = _State(records, {iri: t for iri, t in texts.items() if iri in records}, report.quads, merged)
+        self._save_state(state)
+        self._state_cache = state
+        self._writing = False
+        report.seconds = time.perf_counter() - started
+        return report
 
     def _write(self, action: Any) -> None:
         try:
@@ -835,6 +1363,75 @@ class EmbeddedStore(Store):
                     store.flush()
             self._store = None  # type: ignore[assignment]
             del store  # pyoxigraph releases the lock when the last reference goes
+
+    # the base class's write steps, unused here: load() above writes directly
+    def _add_new(self, graphs: Sequence[_Prepared], when: str) -> None:
+        for graph in graphs:
+            self._put_graph(graph, when, exists=False, recorded=False)
+
+    def _replace(self, graph: _Prepared, when: str) -> None:
+        self._put_graph(graph, when, exists=True, recorded=True)
+
+    def _remove(self, iris: Sequence[str]) -> None:
+        for iri in iris:
+            self._drop_graph(iri, exists=True, recorded=True)
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
+
+
+_DEFAULT = ox.DefaultGraph()
+
+
+def _nquads_chunks(graphs: Sequence[_Prepared], size: int = 1 << 22) -> Iterator[bytes]:
+    """The graphs as N-Quads, in pieces of about ``size`` bytes."""
+    parts: list[str] = []
+    length = 0
+    for graph in graphs:
+        if not graph.lines:
+            continue
+        end = f" <{graph.iri}> .\n"
+        text = end.join(graph.lines) + end
+        parts.append(text)
+        length += len(text)
+        if length >= size:
+            yield "".join(parts).encode("utf-8")
+            parts, length = [], 0
+    if parts:
+        yield "".join(parts).encode("utf-8")
+
+
+class _Chunks(io.RawIOBase):
+    """A binary file reading the pieces an iterator gives (for the bulk loader)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._chunk = memoryview(b"")
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._pos >= len(self._chunk):
+            try:
+                self._chunk = memoryview(next(self._chunks))
+            except StopIteration:
+                return 0
+            self._pos = 0
+        n = min(len(buffer), len(self._chunk) - self._pos)
+        buffer[:n] = self._chunk[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+
+def _set_text(texts: dict[str, str], iri: str, text: str | None) -> None:
+    if text is None:
+        texts.pop(iri, None)
+    else:
+        texts[iri] = text
 
 
 # -- the remote store -----------------------------------------------------------------------
@@ -1108,57 +1705,285 @@ class RemoteStore(Store):
 
 
 # -- inputs ---------------------------------------------------------------------------------
-def read_dataset(path: Path) -> list[GraphInput]:
+def read_dataset(path: Path, *, store: Store | None = None) -> list[GraphInput]:
     """The named graphs of a TriG or N-Quads file, each with the source files its PROV-O names.
 
     A graph's sources are the ``<graph> prov:wasDerivedFrom ?src`` nodes of the graph itself,
     with their ``okg:fileName`` and ``okg:sha256``. A graph that names none, or triples outside
     any named graph, make the file unusable: the store could not tell when to skip them.
+
+    Each graph comes with its :func:`graph_digest`. Given the embedded ``store`` it will be
+    loaded into, a TriG file written as ``ingest`` writes it (prefix lines, then one
+    ``graph {`` … ``}`` block per graph) is cut into blocks first: a block identical to the one
+    that graph was last loaded from (same bytes, same prefixes) is not parsed at all; it comes
+    with the recorded digest and sources, and its triples are read only if it must be written.
     """
-    fmt = ox.RdfFormat.N_QUADS if path.suffix.lower() in (".nq", ".nquads") else ox.RdfFormat.TRIG
-    graphs: dict[str, list[ox.Triple]] = {}
+    with _gc_paused():
+        return _read_dataset(path, store)
+
+
+def _read_dataset(path: Path, store: Store | None) -> list[GraphInput]:
+    fmt = _dataset_format(path)
+    data = _read_bytes(path)
+    split = _split_trig(data) if fmt == ox.RdfFormat.TRIG and isinstance(store, EmbeddedStore) else None
+    if split is None:
+        parsed, _order = _parse_dataset(data, fmt, path)
+        return _file_graphs(path, parsed, {})
+    known = store._known_texts() if isinstance(store, EmbeddedStore) else {}
+    header, blocks = split
+    texts = _block_texts(data, header, blocks)
+    graphs: dict[str, GraphInput] = {}
+    missing: list[tuple[str, int, int]] = []
+    for iri, start, end in blocks:
+        entry = known.get(iri)
+        if entry is not None and entry[0] == texts[iri] and entry[1].sources:
+            record = entry[1]
+            first, *more = record.sources
+            graphs[iri] = _FileGraph(
+                iri,
+                _block_reader(path, data, header, start, end, iri),
+                first.file_name,
+                first.sha256,
+                more_sources=tuple(more),
+                digest=record.digest,
+                text=texts[iri],
+            )
+        else:
+            missing.append((iri, start, end))
+    if missing:
+        parsed_blocks: dict[str, _Parsed] | None = None
+        if len(missing) <= max(16, len(blocks) // 8):  # a few changed blocks: parse those alone
+            parsed_blocks = {}
+            for iri, start, end in missing:
+                one = _parse_block(data, header, start, end, iri)
+                if one is None:
+                    parsed_blocks = None
+                    break
+                parsed_blocks[iri] = one
+        if parsed_blocks is None:  # many, or a block that does not stand alone: the whole file
+            parsed_blocks, order = _parse_dataset(data, fmt, path, keep={iri for iri, _s, _e in missing})
+            if order != [iri for iri, _s, _e in blocks]:  # not cut as the parser reads it
+                parsed, _order = _parse_dataset(data, fmt, path)
+                return _file_graphs(path, parsed, {})
+        for graph in _file_graphs(path, parsed_blocks, texts):
+            graphs[graph.iri] = graph
+    return [graphs[iri] for iri in sorted(graphs)]
+
+
+def _dataset_format(path: Path) -> ox.RdfFormat:
+    return ox.RdfFormat.N_QUADS if path.suffix.lower() in (".nq", ".nquads") else ox.RdfFormat.TRIG
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        for quad in ox.parse(path=str(path), format=fmt):
-            if not isinstance(quad.graph_name, ox.NamedNode):
-                raise StoreError(
-                    f"{path}: triples outside a named graph; expected one named graph per source"
-                )
-            graphs.setdefault(quad.graph_name.value, []).append(quad.triple)
-    except SyntaxError as exc:
-        raise StoreError(f"{path}: not readable as {fmt.name}: {exc}") from None
+        return path.read_bytes()
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
-    inputs: list[GraphInput] = []
-    for iri in sorted(graphs):
-        triples = graphs[iri]
-        sources = _sources_of(iri, triples)
-        if not sources:
+
+
+def _block_texts(data: bytes, header: bytes, blocks: Sequence[tuple[str, int, int]]) -> dict[str, str]:
+    """Per block, the SHA-256 of the file's prefix lines' SHA-256 followed by the block's bytes."""
+    view = memoryview(data)
+    head = hashlib.sha256(header).digest()
+    texts = {}
+    for iri, start, end in blocks:
+        h = hashlib.sha256(head)
+        h.update(view[start:end])
+        texts[iri] = h.hexdigest()
+    return texts
+
+
+def _file_graphs(path: Path, parsed: Mapping[str, _Parsed], texts: Mapping[str, str]) -> list[GraphInput]:
+    sources = _sources_of(parsed)
+    graphs: list[GraphInput] = []
+    for iri in sorted(parsed):
+        if not sources.get(iri):
             raise StoreError(
                 f"{path}: the graph {iri} has no provenance (<graph> prov:wasDerivedFrom a source file "
                 "with okg:fileName and okg:sha256)"
             )
-        first, *more = sources
-        inputs.append(GraphInput(iri, triples, first.file_name, first.sha256, more_sources=tuple(more)))
-    return inputs
+        first, *more = sources[iri]
+        graph = parsed[iri]
+        graphs.append(
+            _FileGraph(
+                iri,
+                graph,
+                first.file_name,
+                first.sha256,
+                more_sources=tuple(more),
+                digest=graph.digest,
+                text=texts.get(iri),
+            )
+        )
+    return graphs
 
 
-def _sources_of(iri: str, triples: Sequence[ox.Triple]) -> list[SourceFile]:
-    src_nodes = {
-        t.object
-        for t in triples
-        if t.predicate.value == PROV_DERIVED_FROM
-        and isinstance(t.subject, ox.NamedNode)
-        and t.subject.value == iri
+def _parse_dataset(
+    data: bytes, fmt: ox.RdfFormat, path: Path, *, keep: set[str] | None = None
+) -> tuple[dict[str, _Parsed], list[str]]:
+    """The named graphs of a dataset (those in ``keep``, by default all), and the order in
+    which the file states them (a graph once per run of consecutive quads)."""
+    graphs: dict[str, list[str]] = {}
+    order: list[str] = []
+    current: Any = None
+    lines: list[str] = []
+    cut = 0
+    wanted = True
+    try:
+        for quad in ox.parse(data, format=fmt):
+            name = quad.graph_name
+            if name != current:
+                if not isinstance(name, ox.NamedNode):
+                    raise StoreError(
+                        f"{path}: triples outside a named graph; expected one named graph per source"
+                    )
+                current = name
+                iri = name.value
+                order.append(iri)
+                cut = len(iri) + 3  # str(quad) is the triple's line, then " <graph>"
+                wanted = keep is None or iri in keep
+                if wanted:
+                    lines = graphs.setdefault(iri, [])
+            if wanted:
+                lines.append(str(quad)[:-cut])
+    except SyntaxError as exc:
+        raise StoreError(f"{path}: not readable as {fmt.name}: {exc}") from None
+    return {iri: _Parsed(lines) for iri, lines in graphs.items()}, order
+
+
+def _parse_block(data: bytes, header: bytes, start: int, end: int, iri: str) -> _Parsed | None:
+    """One block of a TriG file alone (with the file's prefix lines), if it holds exactly the
+    graph ``iri``; None otherwise (then the whole file is read, and tells what is wrong)."""
+    name = ox.NamedNode(iri)
+    cut = len(iri) + 3
+    lines: list[str] = []
+    try:
+        for quad in ox.parse(header + data[start:end], format=ox.RdfFormat.TRIG):
+            if quad.graph_name != name:
+                return None
+            lines.append(str(quad)[:-cut])
+    except SyntaxError:
+        return None
+    return _Parsed(lines) if lines else None
+
+
+def _block_reader(
+    path: Path, data: bytes, header: bytes, start: int, end: int, iri: str
+) -> Callable[[], _Parsed]:
+    def read() -> _Parsed:
+        parsed = _parse_block(data, header, start, end, iri)
+        if parsed is None:
+            raise StoreError(f"{path}: cannot read the graph {iri} in its block")
+        return parsed
+
+    return read
+
+
+# A TriG file as ingest writes it: prefix lines, then blocks "label {" … "}" each on lines of
+# their own. Without long strings (""" or ''') no token spans lines, so a line that is exactly
+# "}" closes a block. Anything else (a base, a GRAPH keyword, default-graph triples, CR line
+# ends) and the file is read whole instead.
+_HEADER_LINE = re.compile(
+    rb"[ \t]*(?:(?:@prefix|PREFIX)[ \t]+(?P<p>[A-Za-z][A-Za-z0-9_.\-]*)?:[ \t]*"
+    rb"<(?P<i>[^<>\"{}|^`\\\x00-\x20]*)>[ \t]*\.?[ \t]*|#[^\n]*)?\n"
+)
+_BLOCK_OPEN = re.compile(rb"([^\s{}]+) \{\n")
+_ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_LOCAL_NAME = re.compile(r"(?:[^\\\s]|\\[_~.\-!$&'()*+,;=/?#@%])*")
+_LOCAL_ESCAPE = re.compile(r"\\(.)")
+
+
+def _split_trig(data: bytes) -> tuple[bytes, list[tuple[str, int, int]]] | None:
+    """The prefix lines and, per graph block, its IRI and byte span; None when the file is not
+    laid out that way."""
+    if b'"""' in data or b"'''" in data or b"\r" in data:
+        return None
+    prefixes: dict[str, str] = {}
+    pos, size = 0, len(data)
+    while pos < size:
+        m = _HEADER_LINE.match(data, pos)
+        if m is None:
+            break
+        if m.group("i") is not None:
+            prefixes[(m.group("p") or b"").decode("ascii")] = m.group("i").decode("utf-8", "replace")
+        pos = m.end()
+    header = data[:pos]
+    blocks: list[tuple[str, int, int]] = []
+    seen: set[str] = set()
+    while pos < size:
+        m = _BLOCK_OPEN.match(data, pos)
+        if m is None:
+            return None
+        iri = _label_iri(m.group(1), prefixes)
+        end = data.find(b"\n}\n", m.end() - 1)
+        if iri is None or iri in seen or end < 0:
+            return None
+        end += 3
+        blocks.append((iri, pos, end))
+        seen.add(iri)
+        pos = end
+        while pos < size and data[pos] == 0x0A:  # blank lines between blocks
+            pos += 1
+    return header, blocks
+
+
+def _label_iri(label: bytes, prefixes: Mapping[str, str]) -> str | None:
+    try:
+        text = label.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if text.startswith("<"):
+        iri = text[1:-1]
+        if not text.endswith(">") or not _ABSOLUTE_IRI.match(iri) or _IRI_BAD.search(iri):
+            return None
+        return iri
+    prefix, colon, local = text.partition(":")
+    if not colon or prefix not in prefixes:
+        return None
+    if "\\" in local:  # (the label has no space nor brace: the block regex saw to it)
+        if not _LOCAL_NAME.fullmatch(local):
+            return None
+        local = _LOCAL_ESCAPE.sub(r"\1", local)
+    return prefixes[prefix] + local
+
+
+def _sources_of(graphs: Mapping[str, _Parsed]) -> dict[str, list[SourceFile]]:
+    """Per graph, the source files its own PROV-O names: ``<graph> prov:wasDerivedFrom ?src``,
+    ``?src okg:fileName ?name ; okg:sha256 ?hash``. The statements are found among the sorted
+    lines by their start (subject and predicate); their objects are read all at once."""
+
+    def objects(lines: list[str], subject: str, predicate: str) -> list[str]:
+        prefix = f"{subject} <{predicate}> "
+        found = []
+        i = bisect.bisect_left(lines, prefix)
+        while i < len(lines) and lines[i].startswith(prefix):
+            found.append(lines[i][len(prefix) :])
+            i += 1
+        return found
+
+    candidates: dict[str, list[tuple[str | None, str]]] = {}  # per graph: (name, hash) objects
+    for iri, graph in graphs.items():
+        found = candidates[iri] = []
+        for node in objects(graph.distinct, f"<{iri}>", PROV_DERIVED_FROM):
+            if node.startswith('"'):
+                continue  # a literal names no source node
+            hashes = objects(graph.distinct, node, SHA256)
+            if hashes:
+                names = objects(graph.distinct, node, FILE_NAME)
+                found.append((names[-1] if names else None, hashes[-1]))
+    terms = sorted({t for found in candidates.values() for pair in found for t in pair if t is not None})
+    values: dict[str, str] = {}
+    if terms:
+        text = "".join(f"<urn:x:{i}> <urn:x:v> {t} .\n" for i, t in enumerate(terms)).encode("utf-8")
+        parsed = list(ox.parse(text, format=ox.RdfFormat.N_TRIPLES))
+        values = {t: q.object.value for t, q in zip(terms, parsed, strict=True)}
+    return {
+        iri: sorted(
+            {SourceFile(values[name] if name is not None else "", values[h]) for name, h in found},
+            key=_src_key,
+        )
+        for iri, found in candidates.items()
     }
-    names: dict[Any, str] = {}
-    hashes: dict[Any, str] = {}
-    for t in triples:
-        if t.subject in src_nodes:
-            if t.predicate.value == FILE_NAME:
-                names[t.subject] = t.object.value
-            elif t.predicate.value == SHA256:
-                hashes[t.subject] = t.object.value
-    return sorted((SourceFile(names.get(n, ""), hashes[n]) for n in src_nodes if n in hashes), key=_src_key)
 
 
 def dataset_path(path: Path) -> Path:
@@ -1184,7 +2009,10 @@ def load_ingest_output(
     if isinstance(store, (str, Path)):
         with EmbeddedStore(store) as opened:
             return load_ingest_output(out_dir, opened, remove_missing=remove_missing)
-    return store.load(read_dataset(dataset_path(out_dir)), remove_missing=remove_missing)
+    path = dataset_path(out_dir)
+    if isinstance(store, EmbeddedStore):
+        return store.load_dataset(path, remove_missing=remove_missing)
+    return store.load(read_dataset(path), remove_missing=remove_missing)
 
 
 def open_store(

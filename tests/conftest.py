@@ -62,8 +62,11 @@ def _block_network() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def pipeline() -> Pipeline:
-    """Referentials and shapes loaded once for the whole session."""
-    return Pipeline()
+    """Referentials and shapes loaded once for the whole session, now: from the repository root,
+    so the sources they name do not depend on which test first needs them (some chdir)."""
+    pipeline = Pipeline()
+    pipeline.load()
+    return pipeline
 
 
 @pytest.fixture(scope="session")

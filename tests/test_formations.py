@@ -765,3 +765,75 @@ def test_a_bad_file_is_reported_and_the_others_are_loaded(tmp_path: Path) -> Non
     assert where[2][2].startswith("FOR.4 is also described by ") and "FOR.4_doublon.md; " in where[2][2]
     assert where[3][2].startswith("FOR.4 is also described by ") and "FOR.4_double.md; " in where[3][2]
     assert catalog.summary("FOR.5337") is not None and catalog.summary("FOR.4") is None
+
+
+# -- the emitter's shortcuts give what rdflib and Ids give -------------------------------------------
+@pytest.mark.parametrize(
+    "text", ["BTS SIO", "", " deux  espaces ", "l’apostrophe\nà la ligne", "🎓 niveau 5"]
+)
+def test_the_literals_the_mappers_build_are_rdflib_s(text: str) -> None:
+    from pipeline.emit import fr, integer, plain
+
+    for ours, theirs in ((fr(text), Literal(text, lang="fr")), (plain(text), Literal(text))):
+        assert type(ours) is Literal and ours == theirs and hash(ours) == hash(theirs)
+        assert (ours.language, ours.datatype, ours.value, ours.ill_typed) == (
+            theirs.language,
+            theirs.datatype,
+            theirs.value,
+            theirs.ill_typed,
+        )
+    assert integer(3) is integer(3) and integer(3) == Literal(3, datatype=XSD.integer)
+    assert integer(True) == Literal(True, datatype=XSD.integer) and integer(True) is not integer(1)
+
+
+def test_section_iris_are_those_ids_mints() -> None:
+    from pipeline.emit import Emitter
+    from pipeline.records import Item, Part, Section
+
+    class OtherIds(Ids):  # mints its own way: the emitter must not assume the default layout
+        def part(self, metier_id: str, section: int, order: int) -> URIRef:
+            return self._iri(f"section/{metier_id}/{section}/{order}")
+
+    sections = [
+        Section(f"Titre {n}", n, tuple(Part(None, None, (Item(f"p{k}", n),)) for k in range(12)))
+        for n in range(1, 13)
+    ]
+    for ids in (Ids(), OtherIds()):
+        e = Emitter(ids, "x.md")
+        owner = ids.formation("FOR.1")
+        e.sections(owner, "FOR.1", sections)
+        expected = {ids.section("FOR.1", n) for n in range(1, 13)}
+        expected |= {ids.part("FOR.1", n, k) for n in range(1, 13) for k in range(1, 13)}
+        assert set(e.map.nodes) == expected
+        assert len(e.triples) == sum(1 for _ in e.triples)
+
+
+def test_one_mapper_for_many_records_maps_each_as_map_formation_does(
+    catalog: FormationCatalog, metier_index: MetierIndex
+) -> None:
+    from pipeline.formation_mapper import FormationMapper
+
+    records = [r for r in catalog.records()][::97]
+    links_one, links_each = LinkReport(), LinkReport()
+    mapper = FormationMapper(ids=IDS, metier_index=metier_index, links=links_one, when=WHEN)
+    for record in records:
+        ours, theirs = mapper.map(record), _map(record, metier_index, links_each)
+        assert list(ours.data) == list(theirs.data)
+        assert (ours.graph_iri, ours.subject, ours.source_map) == (
+            theirs.graph_iri,
+            theirs.subject,
+            theirs.source_map,
+        )
+    assert links_one.to_json() == links_each.to_json()
+
+
+def test_the_display_names_of_a_folder_are_those_of_each_file(tmp_path: Path) -> None:
+    from pipeline.formations import _display, _displays, _md_files
+
+    files = _md_files(FICHES_DIR)
+    assert files == sorted(files)
+    assert _displays(files) == [_display(p) for p in files]
+    (tmp_path / "a").mkdir()
+    mixed = [files[0], tmp_path / "a" / "x.md", files[1]]
+    assert _displays(mixed) == [_display(p) for p in mixed]
+    assert _displays([]) == []

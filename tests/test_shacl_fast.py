@@ -514,3 +514,25 @@ def test_the_shipped_shapes_use_only_supported_components(fast: FastValidator) -
     names = {str(p).removeprefix(str(SH)) for p in used}
     assert names <= set(SUPPORTED)
     assert {"or", "and", "not", "in", "lessThanOrEquals", "uniqueLang", "minInclusive"} <= names
+
+
+def test_validate_many_merges_triple_sets_without_changing_them() -> None:
+    """The union borrows each graph's index: a subject of several graphs gets merged sets of its
+    own, and the graphs themselves are left as they were."""
+    from pipeline.emit import TripleSet
+
+    shapes = _graph(CASES["minCount 0, minCount, maxCount: results without value"][0])
+    a, b = URIRef(EX + "a"), URIRef(EX + "b")
+    p, q, r, thing = (URIRef(EX + n) for n in ("p", "q", "r", "Thing"))
+    first = TripleSet([(a, RDF.type, thing), (a, p, Literal(1)), (a, q, Literal(1))])
+    second = TripleSet([(a, q, Literal(2)), (b, RDF.type, thing), (b, r, Literal(1))])
+    before = [sorted(first), sorted(second)]
+    graphs = [
+        FicheGraph(URIRef(EX + "g1"), a, first, SourceMap("one.md", 1, {a: 4})),
+        FicheGraph(URIRef(EX + "g2"), b, second, SourceMap("two.md", 2, {b: 5})),
+    ]
+    found = FastValidator(shapes).validate_many(graphs)
+    _assert_same(found, Validator(shapes).validate_many(graphs))
+    assert ("one.md", 4, "ex:C-max") in {(f.source, f.line, f.shape) for f in found}  # ex:q 1 and 2
+    assert [sorted(first), sorted(second)] == before
+    assert len(first.spo[a][q]) == 1 and len(second.spo[a][q]) == 1

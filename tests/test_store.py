@@ -29,6 +29,7 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
+import rdflib
 from click.testing import CliRunner
 from conftest import MET_799, METIERS
 from hypothesis import given, settings
@@ -36,11 +37,13 @@ from hypothesis import strategies as st
 from rdflib import URIRef
 
 from pipeline import queries as Q
+from pipeline import store as store_module
 from pipeline.cli_store import load_command, serve_command
 from pipeline.ingest import IngestReport, Pipeline, ingest
 from pipeline.server import SparqlServer
 from pipeline.store import (
     META_GRAPH,
+    STATE_FILE,
     EmbeddedStore,
     Endpoint,
     GraphInput,
@@ -51,6 +54,7 @@ from pipeline.store import (
     StoreError,
     StoreLockedError,
     bind_values,
+    graph_digest,
     load_ingest_output,
     read_dataset,
     sparql_term,
@@ -62,6 +66,7 @@ GRAPH_799 = ID + "graph/metier/MET.799"
 INJECTION = 'x" } ; DROP ALL ; SELECT * { "'
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 OKG = "https://w3id.org/onisep-kg/ontology#"
+PROV = "http://www.w3.org/ns/prov#"
 
 LABEL_QUERY = f"""SELECT DISTINCT ?metier ?name WHERE {{
   GRAPH ?g {{ ?metier a <{OKG}Metier> ; <{SKOS}prefLabel> ?label }}
@@ -364,6 +369,235 @@ def test_graphs_can_be_given_as_triples_or_bytes(tmp_path: Path) -> None:
             store.load([GraphInput(META_GRAPH, nt, "x", "0" * 64)])
         with pytest.raises(StoreError, match="given twice"):
             store.load([GraphInput(g, nt, "one.nt", "0" * 64)] * 2)
+
+
+# -- digests, known digests, lazy data ---------------------------------------------------------
+def test_graph_digest_is_the_same_whatever_the_source(tmp_path: Path, sample: tuple[Path, Path]) -> None:
+    _fiches, out = sample
+    trig = out / "onisep-kg.trig"
+    quads = [q for q in ox.parse(path=str(trig), format=ox.RdfFormat.TRIG) if q.graph_name.value == GRAPH_799]
+    triples = [q.triple for q in quads]
+    lines = sorted({str(t) for t in triples})
+    # the definition: SHA-256 of the distinct N-Triples lines, sorted, joined by "\n"
+    expected = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+    assert graph_digest(triples) == expected
+    assert graph_digest(list(reversed(triples)) + triples[:5]) == expected  # order, repeats
+    assert graph_digest(quads) == expected
+    nt = "".join(f"{line} .\n" for line in reversed(lines)).encode("utf-8")
+    assert graph_digest(nt) == expected
+    assert graph_digest(ox.serialize(triples, format=ox.RdfFormat.TURTLE), ox.RdfFormat.TURTLE) == expected
+    rdflib_graph = rdflib.Graph().parse(data=nt.decode("utf-8"), format="nt")
+    assert graph_digest(list(rdflib_graph)) == expected
+    # from the TriG, with or without a store, and as the store records it
+    assert {g.iri: g.digest for g in read_dataset(trig)}[GRAPH_799] == expected
+    with EmbeddedStore(tmp_path / "store") as store:
+        assert {g.iri: g.digest for g in read_dataset(trig, store=store)}[GRAPH_799] == expected
+        load_ingest_output(out, store)
+        assert store.records()[GRAPH_799].digest == expected
+
+
+def test_a_known_digest_spares_reading_the_data(store: Store) -> None:
+    calls: list[str] = []
+
+    def graph(name: str, value: str, *, digest: bool = True, fail: bool = False) -> GraphInput:
+        nt = f'<http://example.org/{name}> <http://example.org/p> "{value}" .\n'.encode()
+
+        def data() -> bytes:
+            calls.append(name)
+            if fail:
+                raise AssertionError(f"the data of {name} was read")
+            return nt
+
+        return GraphInput(
+            ID + f"graph/test/{name}",
+            data,
+            f"{name}.nt",
+            hashlib.sha256(nt).hexdigest(),
+            digest=graph_digest(nt) if digest else None,
+        )
+
+    first = store.load([graph("a", "1"), graph("b", "1", digest=False)])
+    assert len(first.loaded) == 2 and sorted(calls) == ["a", "b"]  # new: read once, to be written
+    calls.clear()
+    again = store.load([graph("a", "1", fail=True), graph("b", "1", fail=True)])
+    assert len(again.skipped) == 2 and calls == []  # known digests: nothing read
+    changed = store.load([graph("a", "2"), graph("b", "1", digest=False)])
+    assert changed.replaced == [ID + "graph/test/a"] and changed.skipped == [ID + "graph/test/b"]
+    assert sorted(calls) == ["a", "b"]  # a to write it, b (no digest) to compute it
+    assert store.records()[ID + "graph/test/a"].digest == graph_digest(
+        b'<http://example.org/a> <http://example.org/p> "2" .\n'
+    )
+    assert store.quad_count() == changed.quads == 2 and store.triple_count() == changed.triples == 2
+
+
+def test_an_unchanged_reload_reads_no_triples(
+    tmp_path: Path,
+    sample: tuple[Path, Path],
+    changed_sample: tuple[Path, Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reloading into the embedded store cuts the TriG into graph blocks and parses only the
+    blocks that differ from those last loaded."""
+    _fiches, out = sample
+    _changed_fiches, changed_out, _edited = changed_sample
+    with EmbeddedStore(tmp_path / "store") as store:
+        first = load_ingest_output(out, store)
+    parsed: list[str] = []
+    real_block = store_module._parse_block
+
+    def whole_file(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the whole TriG was parsed")
+
+    def one_block(data: bytes, header: bytes, start: int, end: int, iri: str) -> Any:
+        parsed.append(iri)
+        return real_block(data, header, start, end, iri)
+
+    monkeypatch.setattr(store_module, "_parse_dataset", whole_file)
+    monkeypatch.setattr(store_module, "_parse_block", one_block)
+    with EmbeddedStore(tmp_path / "store") as store:  # a new process would find the cache too
+        again = load_ingest_output(out, store)
+        assert len(again.skipped) == 10 and parsed == []
+        assert (again.quads, again.triples) == (first.quads, first.triples)
+        changed = load_ingest_output(changed_out, store)
+        assert changed.replaced == [GRAPH_799] and len(changed.skipped) == 9
+        assert parsed == [GRAPH_799]  # once: its digest compared, then the same triples written
+        assert store_quads(store) == trig_quads(changed_out / "onisep-kg.trig")
+        assert merged_triples(store) == trig_triples(changed_out / "onisep-kg.trig")
+        assert (changed.quads, changed.triples) == (store.quad_count(), store.triple_count())
+
+
+def test_counts_are_kept_without_counting(
+    tmp_path: Path, sample: tuple[Path, Path], shrunk_sample: Path
+) -> None:
+    """The report's counts come from what each load wrote; they always equal the store's."""
+    _fiches, out = sample
+
+    def graph(name: str, values: list[str]) -> GraphInput:
+        nt = "".join(f'<http://example.org/{name}> <http://example.org/p> "{v}" .\n' for v in values)
+        data = nt.encode()
+        return GraphInput(ID + f"graph/test/{name}", data, f"{name}.nt", hashlib.sha256(data).hexdigest())
+
+    def check(report: Any) -> None:
+        assert report.quads == store.quad_count() and report.triples == store.triple_count()
+
+    path = tmp_path / "store"
+    with EmbeddedStore(path) as store:
+        check(load_ingest_output(out, store))
+        check(load_ingest_output(shrunk_sample, store))  # a removal
+        check(load_ingest_output(out, store))  # a small addition
+        kept = store.load([graph("x", ["1", "2"]), graph("y", ["2", "3"])], remove_missing=False)
+        check(kept)
+        check(store.load([graph("x", ["2", "4"]), graph("y", ["2"])], remove_missing=False))
+        check(store.load([graph("y", ["2", "5"])], remove_missing=False))
+        many = store.load([graph(f"n{i}", [str(i), "shared"]) for i in range(70)], remove_missing=False)
+        assert len(many.loaded) == 70  # the bulk path into a store that holds data: counted after
+        check(many)
+        check(load_ingest_output(out, store))  # removes x, y and n*
+        assert merged_triples(store) == trig_triples(out / "onisep-kg.trig")
+    (path / STATE_FILE).unlink()  # without the cache, the store is read and counted
+    with EmbeddedStore(path) as store:
+        report = load_ingest_output(shrunk_sample, store)
+        check(report)
+        assert (path / STATE_FILE).is_file()
+        emptied = store.load([])
+        assert (emptied.quads, emptied.triples) == (0, 0) == (store.quad_count(), store.triple_count())
+
+
+def test_the_cache_is_checked_against_the_store(tmp_path: Path, sample: tuple[Path, Path]) -> None:
+    """Another program (here pyoxigraph itself) removes a graph and its record: the cache no
+    longer matches the loading times recorded, so the store is read again."""
+    _fiches, out = sample
+    path = tmp_path / "store"
+    with EmbeddedStore(path) as store:
+        first = load_ingest_output(out, store)
+    other = ox.Store(str(path))
+    other.update(
+        f"DROP GRAPH <{GRAPH_799}> ; DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{GRAPH_799}> ?p ?o }} }}"
+    )
+    other.flush()
+    del other
+    with EmbeddedStore(path) as store:
+        report = load_ingest_output(out, store)
+        assert report.loaded == [GRAPH_799] and len(report.skipped) == 9
+        assert (report.quads, report.triples) == (first.quads, first.triples)
+        assert store_quads(store) == trig_quads(out / "onisep-kg.trig")
+    (path / STATE_FILE).write_text("{not json", encoding="utf-8")  # a damaged cache is ignored
+    with EmbeddedStore(path) as store:
+        again = load_ingest_output(out, store)
+        assert len(again.skipped) == 10 and again.quads == first.quads
+        store.update("DELETE DATA { <http://e/a> <http://e/p> <http://e/o> }")  # any update drops it
+        assert not (path / STATE_FILE).exists()
+
+
+def test_a_bad_file_leaves_an_empty_store_empty(tmp_path: Path, sample: tuple[Path, Path]) -> None:
+    _fiches, out = sample
+    good = (out / "onisep-kg.trig").read_text(encoding="utf-8")
+    sha = "0" * 64
+    cases = {
+        "no provenance": good + "\n<http://e/g> { <http://e/a> <http://e/p> 1 . }\n",
+        "outside a named graph": good + "\n<http://e/a> <http://e/p> 1 .\n",
+        "not readable": good + "\n<http://e/g> { <http://e/a> <http://e/p> \n",
+        "metadata graph": good
+        + f"\n<{META_GRAPH}> {{ <{META_GRAPH}> <{PROV}wasDerivedFrom> <{ID}source/{sha}> . "
+        f'<{ID}source/{sha}> <{OKG}fileName> "x.md" ; <{OKG}sha256> "{sha}" . }}\n',
+    }
+    for message, text in cases.items():
+        trig = tmp_path / "bad.trig"
+        trig.write_text(text, encoding="utf-8")
+        with EmbeddedStore(tmp_path / "store") as store:
+            with pytest.raises(StoreError, match=message):
+                store.load_dataset(trig)
+            assert len(store.oxigraph) == 0 and store.records() == {}
+    with EmbeddedStore(tmp_path / "store") as store:
+        assert len(store.load_dataset(out / "onisep-kg.trig").loaded) == 10
+
+
+def test_a_trig_not_laid_out_as_ingest_writes_it_is_read_whole(tmp_path: Path) -> None:
+    src = hashlib.sha256(b"s").hexdigest()
+
+    def block(name: str, extra: str) -> str:
+        g = f"<{ID}graph/test/{name}>"
+        return (
+            f"GRAPH {g} {{\n{g} <{PROV}wasDerivedFrom> <{ID}source/{src}> .\n"
+            f'<{ID}source/{src}> <{OKG}fileName> "s.md" ; <{OKG}sha256> "{src}" .\n{extra}\n}}\n'
+        )
+
+    trig = tmp_path / "odd.trig"
+    trig.write_text(
+        block("a", '<http://e/a> <http://e/p> """line\n}\nGRAPH <http://e/x> {\n""" .')
+        + block("b", "<http://e/b> <http://e/p> 1 ."),
+        encoding="utf-8",
+    )
+    with EmbeddedStore(tmp_path / "store") as store:
+        first = store.load_dataset(trig)
+        assert first.loaded == [f"{ID}graph/test/a", f"{ID}graph/test/b"]
+        assert store_quads(store) == trig_quads(trig) and merged_triples(store) == trig_triples(trig)
+        assert len(store.load_dataset(trig).skipped) == 2
+
+
+def test_graphs_with_blank_nodes_load_and_reload(tmp_path: Path) -> None:
+    src = hashlib.sha256(b"b").hexdigest()
+    prov = (
+        f"<{ID}graph/test/b> <{PROV}wasDerivedFrom> <{ID}source/{src}> .\n"
+        f'<{ID}source/{src}> <{OKG}fileName> "b.md" ; <{OKG}sha256> "{src}" .\n'
+    )
+    trig = tmp_path / "b.trig"
+    trig.write_text(
+        f"<{ID}graph/test/b> {{\n{prov}<http://e/a> <http://e/p> [ <http://e/q> 1 ] .\n"
+        "_:x <http://e/p> 2 .\n}\n",
+        encoding="utf-8",
+    )
+    with EmbeddedStore(tmp_path / "store") as store:
+        first = store.load_dataset(trig)
+        assert first.loaded == [f"{ID}graph/test/b"] and first.quads == 6
+        assert (first.quads, first.triples) == (store.quad_count(), store.triple_count()) == (6, 6)
+        again = store.load_dataset(trig)
+        assert again.skipped == [f"{ID}graph/test/b"]  # the same block: not read again
+        trig.write_text(trig.read_text(encoding="utf-8").replace("2 .", "3 ."), encoding="utf-8")
+        changed = store.load_dataset(trig)
+        assert changed.replaced == [f"{ID}graph/test/b"]
+        assert (changed.quads, changed.triples) == (store.quad_count(), store.triple_count()) == (6, 6)
+        assert store.query("ASK { ?a <http://e/p> [ <http://e/q> 1 ] . ?x <http://e/p> 3 }").boolean
 
 
 # -- safe parameters --------------------------------------------------------------------------
@@ -785,6 +1019,7 @@ def test_load_command_prints_the_report(tmp_path: Path, sample: tuple[Path, Path
     runner = CliRunner()
     first = runner.invoke(load_command, [str(out), "--store", str(tmp_path / "store")])
     assert first.exit_code == 0, first.output
+    assert "(10 graphs) into the store" in first.output
     assert "10 loaded, 0 replaced, 0 skipped (unchanged), 0 removed" in first.output
     second = runner.invoke(load_command, [str(out / "onisep-kg.trig"), "--store", str(tmp_path / "store")])
     assert (
@@ -833,6 +1068,10 @@ def test_the_whole_corpus_loads_the_same_into_both_stores(whole_corpus: dict[str
     assert embedded.quads == server.quads == whole_corpus["trig_quads"]
     assert len(embedded.loaded) == len(server.loaded) > 9000
     a, b = whole_corpus["stores"]
+    # the same metadata: per graph, the same digest and sources
+    assert {g: (r.digest, r.sources) for g, r in a.records().items()} == {
+        g: (r.digest, r.sources) for g, r in b.records().items()
+    }
     assert a.query(PER_GRAPH_QUERY).rows == b.query(PER_GRAPH_QUERY).rows
     for code in ("I1401", "K2111", "M1805"):
         x = a.query(ROME_QUERY, bindings={"code": code}).values()
@@ -864,3 +1103,45 @@ def test_every_named_query_gives_the_same_rows_in_both_stores(
     assert sorted(map(str, x.triples)) == sorted(map(str, y.triples))
     assert len(x) > 0, f"{query.name}: its example answers nothing"
     assert len(set(map(str, x.rows))) == len(x.rows), f"{query.name}: a row repeats"
+
+
+@pytest.mark.slow
+def test_the_whole_corpus_reloads_and_replaces_one_graph_without_reading_the_rest(
+    whole_corpus: dict[str, Any],
+    corpus: tuple[IngestReport, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Runs last: it changes one graph of the embedded store and puts it back."""
+    _report, out = corpus
+    store = whole_corpus["stores"][0]
+    first = whole_corpus["embedded"]
+    monkeypatch.setattr(store_module, "_parse_dataset", lambda *a, **k: pytest.fail("the TriG was parsed"))
+    started = time.perf_counter()
+    again = load_ingest_output(out, store)
+    reload_seconds = time.perf_counter() - started
+    assert len(again.skipped) == len(first.loaded) and not (again.loaded or again.replaced or again.removed)
+    assert (again.quads, again.triples) == (first.quads, first.triples)
+
+    old = "Au bout du fil, le hot liner écoute, attentif."
+    text = (out / "onisep-kg.trig").read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    changed_out = tmp_path / "changed"
+    changed_out.mkdir()
+    (changed_out / "onisep-kg.trig").write_text(text.replace(old, old + " Ajout."), encoding="utf-8")
+    started = time.perf_counter()
+    changed = load_ingest_output(changed_out, store)
+    change_seconds = time.perf_counter() - started
+    assert changed.replaced == [GRAPH_799] and len(changed.skipped) == len(first.loaded) - 1
+    assert (changed.quads, changed.triples) == (store.quad_count(), store.triple_count())
+    assert changed.triples == first.triples  # one literal for another
+    hit = store.query(f'ASK {{ ?s ?p ?o FILTER(CONTAINS(STR(?o), "{old} Ajout.")) }}')
+    gone = store.query(
+        f'ASK {{ ?s ?p ?o FILTER(CONTAINS(STR(?o), "{old}") && !CONTAINS(STR(?o), "{old} Ajout.")) }}'
+    )
+    assert hit.boolean is True and gone.boolean is False  # the merge follows
+    back = load_ingest_output(out, store)
+    assert back.replaced == [GRAPH_799] and (back.quads, back.triples) == (first.quads, first.triples)
+    print(
+        f"\nwhole corpus: unchanged reload {reload_seconds:.2f} s, one graph replaced {change_seconds:.2f} s"
+    )
