@@ -42,7 +42,6 @@ import base64
 import bisect
 import contextlib
 import csv
-import gc
 import hashlib
 import io
 import json
@@ -66,6 +65,7 @@ from rdflib import Literal as RdfLiteral
 from rdflib import URIRef
 from rdflib.term import Node
 
+from .emit import gc_paused
 from .errors import OnisepKgError
 from .serialize import _ox
 
@@ -832,21 +832,6 @@ def _canonical_datetime(value: str) -> str:
     return next(iter(probe)).object.value  # type: ignore[no-any-return]
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection meanwhile: reading a million quads into Python objects
-    otherwise spends as long in the collector (it rescans them all, again and again) as in
-    the parser."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def _has_blank(lines: Iterable[str]) -> bool:
     """Whether a line may hold a blank node (a literal holding ``_:`` counts too: safe side)."""
     return any("_:" in line for line in lines)
@@ -1011,7 +996,7 @@ class EmbeddedStore(Store):
     def load(
         self, graphs: Iterable[GraphInput], *, remove_missing: bool = True, now: str | None = None
     ) -> LoadReport:
-        with _gc_paused():
+        with gc_paused():
             return self._load(graphs, remove_missing=remove_missing, now=now)
 
     def _load(self, graphs: Iterable[GraphInput], *, remove_missing: bool, now: str | None) -> LoadReport:
@@ -1275,7 +1260,7 @@ class EmbeddedStore(Store):
         while their digests, sources and merge are computed, which is faster. ``on_read`` is
         called with the number of graphs once the file is read.
         """
-        with _gc_paused():
+        with gc_paused():
             if self._is_empty():
                 report = self._load_fresh(path, now=now, on_read=on_read)
                 if report is not None:
@@ -1718,7 +1703,7 @@ def read_dataset(path: Path, *, store: Store | None = None) -> list[GraphInput]:
     that graph was last loaded from (same bytes, same prefixes) is not parsed at all; it comes
     with the recorded digest and sources, and its triples are read only if it must be written.
     """
-    with _gc_paused():
+    with gc_paused():
         return _read_dataset(path, store)
 
 
