@@ -275,6 +275,16 @@ class Document:
         self._flush()
         self._out.flush()
 
+    @property
+    def position(self) -> int:
+        """How many bytes the new file holds so far."""
+        return self._position
+
+    def written(self, start: int = 0) -> bytes:
+        """The new file's bytes from ``start`` to :attr:`position`."""
+        self.flush()
+        return os.pread(self._fd, self._position - start, start)
+
     def commit(self) -> None:
         self._flush()
         self._out.write(self.tail)

@@ -23,7 +23,7 @@ from .linking import LinkReport
 from .progress import Progress
 from .referential_graphs import ReferentialSources, link_report
 from .referentials import load_referentials
-from .store import EmbeddedStore, load_ingest_output
+from .store import TRIG_NAME, EmbeddedStore, load_ingest_output
 from .validate import Finding, Severity
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
@@ -175,19 +175,35 @@ def ingest_command(
     try:
         if store_dir is not None:
             store = EmbeddedStore(store_dir)  # opened first: a locked store fails before the run
+        # Into an empty store, the TriG is loaded while the ingest writes it (two cores: the
+        # bulk loads run while this process waits for the referentials).
+        fresh = store.fresh_load(out_dir / TRIG_NAME) if store is not None and store.is_empty() else None
         with Progress(enabled=False if quiet else None) as progress:
-            report = ingest(
-                list(paths) or None,
-                out_dir,
-                pipeline=Pipeline(pyshacl=use_pyshacl),
-                with_referentials=not fiches_only,
-                progress=progress,
-                incremental=not full,
-            )
+            try:
+                report = ingest(
+                    list(paths) or None,
+                    out_dir,
+                    pipeline=Pipeline(pyshacl=use_pyshacl),
+                    with_referentials=not fiches_only,
+                    progress=progress,
+                    incremental=not full,
+                    on_trig=fresh.feed if fresh is not None else None,
+                )
+            except BaseException:
+                if fresh is not None:
+                    fresh.abort()
+                raise
         print_summary(report, out_dir)
         if store is not None:
             click.echo(f"loading into the {store.description}")
-            click.echo(load_ingest_output(out_dir, store).summary())
+            loaded = None
+            if fresh is not None and fresh.fed:
+                loaded = fresh.finish()  # None: blank nodes, which load the usual way
+            elif fresh is not None:
+                fresh.abort()  # nothing written by this run: the TriG of an earlier one, if any
+            if loaded is None:
+                loaded = load_ingest_output(out_dir, store)
+            click.echo(loaded.summary())
     except OnisepKgError as exc:
         _fail(str(exc))
         return

@@ -336,6 +336,7 @@ def ingest(
     progress: Progress | None = None,
     incremental: bool = True,
     parallel: bool = True,
+    on_trig: Callable[[bytes], None] | None = None,
 ) -> IngestReport:
     """Ingest fiches (files or folders; the shipped corpus by default) and write ``out_dir``.
 
@@ -348,7 +349,10 @@ def ingest(
     With ``incremental`` (the default), what an earlier run into ``out_dir`` left and that its
     inputs did not change is reused (see :mod:`pipeline.build`); the outputs are the same bytes as
     a run from scratch. With ``parallel`` (the default), the referentials are built in a forked
-    process while this one does the fiches. ``progress`` shows the run's stages on a terminal;
+    process while this one does the fiches. ``on_trig`` is given the TriG file's content in two
+    documents as it is written (the fiches' graphs once they are done, then the referentials'),
+    e.g. to load a store meanwhile (:meth:`pipeline.store.EmbeddedStore.fresh_load`); if the run
+    fails, what it was given is not committed. ``progress`` shows the run's stages on a terminal;
     ``report.stages`` times them (not in ``report.json``, which stays byte-identical from one run
     to the next).
     """
@@ -393,10 +397,16 @@ def ingest(
                 if on_fiche is not None:
                     on_fiche(report.outcomes[-1])
                 bar.advance()
+        trig = whole.docs["trig"]
+        mark = trig.position
+        if on_trig is not None and whole.graphs:
+            on_trig(trig.written())
         if with_referentials:
             bar.stage("building the referentials")
             with report.stage("referentials", len(files), "fiches"):
                 _add_referentials(report, key, reuse, job, whole, manifest)
+            if on_trig is not None and trig.position > mark:
+                on_trig(turtle_head() + trig.written(mark))
         if whole.graphs:
             bar.stage("writing the whole graph")
             with report.stage("write", whole.distinct_triples, "triples"):

@@ -1192,21 +1192,20 @@ class EmbeddedStore(Store):
                 added.append((graph, GraphRecord(graph.iri, prepared.digest, prepared.sources, when), q))
             return added, dq, dt
         prepared = [_prepare(graph) for graph in graphs]
-        merged = self._bulk_write(prepared, when, named=None)
+        merged = self._bulk_write(prepared, when)
         for graph, p in zip(graphs, prepared, strict=True):
             added.append((graph, GraphRecord(graph.iri, p.digest, p.sources, when), len(p.lines)))
         # Into an empty store the merge is exactly the distinct triples written; otherwise some
         # of them were there already, and the default graph is counted afterwards.
         return added, sum(len(p.lines) for p in prepared), merged if empty else None
 
-    def _bulk_write(self, graphs: Sequence[_Prepared], when: str, *, named: threading.Thread | None) -> int:
+    def _bulk_write(self, graphs: Sequence[_Prepared], when: str) -> int:
         """Write new graphs with the bulk loader, twice as fast as a transaction but not atomic.
 
-        The data goes first: the named graphs (as N-Quads; unless ``named``, a thread already
-        loading them) and, at the same time, the merge (each distinct triple once, as
-        N-Triples); the records after, in one transaction. A load interrupted in between leaves
-        graphs without a record, which the next load replaces (or removes) whole. Returns the
-        number of distinct triples written to the default graph.
+        The data goes first: the named graphs (as N-Quads) and, at the same time, the merge
+        (each distinct triple once, as N-Triples); the records after, in one transaction. A load
+        interrupted in between leaves graphs without a record, which the next load replaces (or
+        removes) whole. Returns the number of distinct triples written to the default graph.
         """
         merged: set[str] = set()
         for p in graphs:
@@ -1225,14 +1224,11 @@ class EmbeddedStore(Store):
             thread.start()
             return thread
 
+        quads = _Chunks(_nquads_chunks(graphs))
         threads = [
-            run(lambda: self._store.bulk_load(merge_text, format=ox.RdfFormat.N_TRIPLES, to_graph=_DEFAULT))
+            run(lambda: self._store.bulk_load(merge_text, format=ox.RdfFormat.N_TRIPLES, to_graph=_DEFAULT)),
+            run(lambda: self._store.bulk_load(quads, format=ox.RdfFormat.N_QUADS)),
         ]
-        if named is None:
-            quads = _Chunks(_nquads_chunks(graphs))
-            threads.append(run(lambda: self._store.bulk_load(quads, format=ox.RdfFormat.N_QUADS)))
-        else:
-            threads.append(named)
         for thread in threads:
             thread.join()
         if failed:
@@ -1243,7 +1239,8 @@ class EmbeddedStore(Store):
         )
         return len(merged)
 
-    def _is_empty(self) -> bool:
+    def is_empty(self) -> bool:
+        """Whether the store holds no graph and no merge (a fresh load needs that)."""
         return not any(True for _g in self._store.named_graphs()) and not self.has_merge()
 
     def load_dataset(
@@ -1261,7 +1258,7 @@ class EmbeddedStore(Store):
         called with the number of graphs once the file is read.
         """
         with gc_paused():
-            if self._is_empty():
+            if self.is_empty():
                 report = self._load_fresh(path, now=now, on_read=on_read)
                 if report is not None:
                     return report
@@ -1273,66 +1270,18 @@ class EmbeddedStore(Store):
     def _load_fresh(
         self, path: Path, *, now: str | None, on_read: Callable[[int], None] | None
     ) -> LoadReport | None:
-        """A dataset file into an empty store: the bulk loader reads the file itself (in
-        another thread) while this one reads it too, for the digests, sources and merge. None
-        when the graphs hold blank nodes (two readings name ``[]`` differently): the caller
-        loads the usual way. If the file is unusable, what was written is cleared (the store
-        was empty)."""
-        started = time.perf_counter()
-        when = _canonical_datetime(now or _now())
-        fmt = _dataset_format(path)
-        data = _read_bytes(path)
-        self._begin_writes()
-        failed: list[BaseException] = []
+        """A dataset file into an empty store (see :class:`FreshLoad`). None when the graphs hold
+        blank nodes: the caller loads the usual way."""
+        fresh = self.fresh_load(path, now=now)
+        fresh.feed(_read_bytes(path))
+        return fresh.finish(on_read=on_read)
 
-        def load_named() -> None:
-            try:
-                self._store.bulk_load(data, format=fmt)
-            except BaseException as exc:  # the reading below reports a bad file better
-                failed.append(exc)
-
-        named = threading.Thread(target=load_named, name="onisep-kg-bulk-load")
-        named.start()
-        try:
-            parsed, order = _parse_dataset(data, fmt, path)
-            blank = any(_has_blank(graph.distinct) for graph in parsed.values())
-            texts: dict[str, str] = {}
-            split = _split_trig(data) if fmt == ox.RdfFormat.TRIG and not blank else None
-            if split is not None and order == [iri for iri, _s, _e in split[1]]:
-                texts = _block_texts(data, split[0], split[1])
-            graphs = [] if blank else _file_graphs(path, parsed, texts)
-            for graph in graphs:
-                _check_graph_iri(graph.iri)
-        except BaseException:
-            named.join()
-            self._write(self._store.clear)
-            raise
-        if blank:
-            named.join()
-            self._write(self._store.clear)
-            return None
-        if on_read is not None:
-            on_read(len(graphs))
-        prepared = [_Prepared(g.iri, g.sources, parsed[g.iri].distinct, parsed[g.iri].digest) for g in graphs]
-        try:
-            merged = self._bulk_write(prepared, when, named=named)
-            if failed:
-                self._write(lambda: _raise(failed[0]))
-        except BaseException:
-            named.join()
-            with contextlib.suppress(OSError):
-                self._store.clear()
-            raise
-        report = LoadReport(loaded=[g.iri for g in graphs])
-        report.quads = report.quads_written = sum(len(p.lines) for p in prepared)
-        report.triples = merged
-        records = {p.iri: GraphRecord(p.iri, p.digest, p.sources, when) for p in prepared}
-        state = _State(records, {iri: t for iri, t in texts.items() if iri in records}, report.quads, merged)
-        self._save_state(state)
-        self._state_cache = state
-        self._writing = False
-        report.seconds = time.perf_counter() - started
-        return report
+    def fresh_load(self, path: Path, *, now: str | None = None) -> FreshLoad:
+        """Start filling this store, which must be empty, from the parts of the dataset file
+        ``path`` (named in messages and in the records' reading) as they are written."""
+        if not self.is_empty():
+            raise StoreError(f"{self.description} is not empty: a fresh load needs an empty store")
+        return FreshLoad(self, path, now)
 
     def _write(self, action: Any) -> None:
         try:
@@ -1876,6 +1825,189 @@ _BLOCK_OPEN = re.compile(rb"([^\s{}]+) \{\n")
 _ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _LOCAL_NAME = re.compile(r"(?:[^\\\s]|\\[_~.\-!$&'()*+,;=/?#@%])*")
 _LOCAL_ESCAPE = re.compile(r"\\(.)")
+
+
+class FreshLoad:
+    """An empty embedded store filled from a dataset file's parts as they are written.
+
+    Each :meth:`feed` (TriG: the prefix lines, then whole graph blocks; N-Quads: whole lines)
+    starts bulk loads of the part's quads, two side by side (one bulk load keeps about one core
+    busy), then reads the part itself for what the records and the state cache need (each
+    graph's lines, digest, sources and block hash) and bulk-loads, into the default graph, the
+    triples the merge does not hold yet. :meth:`finish` waits for the loads and writes the
+    records in one transaction. A part that cannot be read clears the store (it was empty) and
+    :meth:`finish` raises; graphs with blank nodes (two readings name ``[]`` differently) clear
+    it too and :meth:`finish` returns None: load them the usual way. Like every bulk load, not
+    atomic: an interrupted one leaves graphs without records, which the next load replaces or
+    removes whole.
+    """
+
+    def __init__(self, store: EmbeddedStore, path: Path, now: str | None) -> None:
+        self.store = store
+        self.path = path
+        self.fmt = _dataset_format(path)
+        self.when = _canonical_datetime(now or _now())
+        self._started = time.perf_counter()
+        self._threads: list[threading.Thread] = []
+        self._failed: list[BaseException] = []
+        self._parsed: dict[str, _Parsed] = {}
+        self._texts: dict[str, str] = {}
+        self._merged: set[str] = set()
+        self._error: BaseException | None = None
+        self._blank = False
+        store._begin_writes()
+
+    def _run(self, action: Callable[[], None]) -> None:
+        def target() -> None:
+            try:
+                action()
+            except BaseException as exc:  # finish reports it, after what reading the part found
+                self._failed.append(exc)
+
+        thread = threading.Thread(target=target, name="onisep-kg-bulk-load")
+        thread.start()
+        self._threads.append(thread)
+
+    def feed(self, data: bytes) -> None:
+        """Load one part of the dataset (its prefix lines, then whole graphs). Raises nothing:
+        what goes wrong is raised by :meth:`finish`."""
+        if self._error is not None or self._blank:
+            return
+        if not self._threads:
+            self._started = time.perf_counter()  # the report times the loading, not the waiting
+        # No local name for the pyoxigraph store: an error's traceback keeps this frame, and the
+        # store's files stay locked while anything refers to it.
+        fmt = self.fmt
+        with gc_paused():
+            for part in _dataset_parts(data, fmt):
+                self._run(lambda part=part: self.store._store.bulk_load(part, format=fmt))
+            try:
+                parsed, order = _parse_dataset(data, fmt, self.path)
+                again = sorted(parsed.keys() & self._parsed.keys())
+                if again:
+                    raise StoreError(f"{self.path}: the graph {again[0]} is stated in two parts of the file")
+            except BaseException as exc:
+                self._error = exc
+                return
+            if any(_has_blank(graph.distinct) for graph in parsed.values()):
+                self._blank = True
+                return
+            self._parsed.update(parsed)
+            split = _split_trig(data) if fmt == ox.RdfFormat.TRIG else None
+            if split is not None and order == [iri for iri, _s, _e in split[1]]:
+                self._texts.update(_block_texts(data, split[0], split[1]))
+            new: set[str] = set()
+            for graph in parsed.values():
+                new.update(graph.distinct)
+            new -= self._merged
+            self._merged |= new
+            if new:
+                text = (" .\n".join(new) + " .\n").encode("utf-8")
+                self._run(
+                    lambda: self.store._store.bulk_load(
+                        text, format=ox.RdfFormat.N_TRIPLES, to_graph=_DEFAULT
+                    )
+                )
+
+    @property
+    def fed(self) -> bool:
+        """Whether any part was fed."""
+        return bool(self._threads) or self._error is not None or self._blank
+
+    def abort(self) -> None:
+        """Give up: wait for the loads, then empty the store again (it was empty)."""
+        for thread in self._threads:
+            thread.join()
+        with contextlib.suppress(OSError):
+            self.store._store.clear()
+
+    def finish(self, *, on_read: Callable[[int], None] | None = None) -> LoadReport | None:
+        """Wait for the loads and write the records (``on_read`` is called with the number of
+        graphs first); the report, or None for graphs with blank nodes (the store is cleared)."""
+        store = self.store
+        for thread in self._threads:
+            thread.join()
+        try:
+            if self._error is not None:
+                raise self._error
+            if self._blank:
+                store._write(store._store.clear)
+                return None
+            graphs = _file_graphs(self.path, self._parsed, self._texts)
+            for graph in graphs:
+                _check_graph_iri(graph.iri)
+            if on_read is not None:
+                on_read(len(graphs))
+            if self._failed:
+                store._write(lambda: _raise(self._failed[0]))
+            prepared = [
+                _Prepared(g.iri, g.sources, self._parsed[g.iri].distinct, self._parsed[g.iri].digest)
+                for g in graphs
+            ]
+            meta = _ntriples(line for p in prepared for line in _meta_lines(p, self.when)).encode("utf-8")
+            store._write(
+                lambda: store._store.load(
+                    meta, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(META_GRAPH)
+                )
+            )
+        except BaseException:
+            with contextlib.suppress(OSError):
+                store._store.clear()
+            raise
+        report = LoadReport(loaded=[g.iri for g in graphs])
+        report.quads = report.quads_written = sum(len(p.lines) for p in prepared)
+        report.triples = len(self._merged)
+        records = {p.iri: GraphRecord(p.iri, p.digest, p.sources, self.when) for p in prepared}
+        state = _State(
+            records,
+            {iri: t for iri, t in self._texts.items() if iri in records},
+            report.quads,
+            report.triples,
+        )
+        store._save_state(state)
+        store._state_cache = state
+        store._writing = False
+        report.seconds = time.perf_counter() - self._started
+        return report
+
+
+def _dataset_parts(data: bytes, fmt: ox.RdfFormat, parts: int = 2) -> list[bytes]:
+    """``data`` cut into ``parts`` documents that together state the same quads, for bulk loads
+    side by side: N-Quads at line ends; TriG at the end of a graph block (a line ``}``, which
+    only closes a block when no long string can hold a line break), each part after the first
+    beginning with the file's prefix lines. The whole of ``data`` when it cannot be cut so."""
+    if len(data) < _PART_MIN:
+        return [data]
+    header = b""
+    boundary = b"\n"
+    if fmt == ox.RdfFormat.TRIG:
+        if b'"""' in data or b"'''" in data or b"\r" in data:
+            return [data]
+        header = data[: _header_end(data)]
+        boundary = b"\n}\n"
+    cuts: list[bytes] = []
+    start = 0
+    for k in range(1, parts):
+        end = data.find(boundary, max(start, len(data) * k // parts))
+        if end < 0:
+            break
+        end += len(boundary)
+        cuts.append(data[start:end] if start == 0 else header + data[start:end])
+        start = end
+    if start < len(data):
+        cuts.append(data[start:] if start == 0 else header + data[start:])
+    return cuts
+
+
+_PART_MIN = 1 << 20  # a smaller file loads in one piece: a second loader would not pay for itself
+
+
+def _header_end(data: bytes) -> int:
+    """Where a Turtle/TriG document's leading prefix, comment and blank lines end."""
+    pos = 0
+    while (m := _HEADER_LINE.match(data, pos)) is not None and m.end() > pos:
+        pos = m.end()
+    return pos
 
 
 def _split_trig(data: bytes) -> tuple[bytes, list[tuple[str, int, int]]] | None:

@@ -38,6 +38,7 @@ from rdflib import URIRef
 
 from pipeline import queries as Q
 from pipeline import store as store_module
+from pipeline.cli import ingest_command
 from pipeline.cli_store import load_command, serve_command
 from pipeline.ingest import IngestReport, Pipeline, ingest
 from pipeline.server import SparqlServer
@@ -550,6 +551,129 @@ def test_a_bad_file_leaves_an_empty_store_empty(tmp_path: Path, sample: tuple[Pa
             assert len(store.oxigraph) == 0 and store.records() == {}
     with EmbeddedStore(tmp_path / "store") as store:
         assert len(store.load_dataset(out / "onisep-kg.trig").loaded) == 10
+
+
+def all_quads(path: Path) -> set[str]:
+    """Every quad of a closed embedded store (the metadata graph included), as N-Quads lines."""
+    store = ox.Store.read_only(str(path))
+    try:
+        return {str(q) for q in store}
+    finally:
+        del store
+
+
+def test_a_dataset_is_cut_into_parts_that_state_its_quads(sample: tuple[Path, Path], monkeypatch) -> None:
+    """The parts that bulk loads read side by side: every quad once, TriG parts all beginning
+    with the file's prefix lines."""
+    _fiches, out = sample
+    trig = (out / "onisep-kg.trig").read_bytes()
+    nquads = ox.serialize(ox.parse(trig, format=ox.RdfFormat.TRIG), format=ox.RdfFormat.N_QUADS)
+    assert isinstance(nquads, bytes)
+    whole = trig_quads(out / "onisep-kg.trig")
+    header = trig[: store_module._header_end(trig)]
+    assert header.startswith(b"@prefix") and header.count(b"\n") > 5
+    monkeypatch.setattr(store_module, "_PART_MIN", 0)
+    for fmt, data in ((ox.RdfFormat.TRIG, trig), (ox.RdfFormat.N_QUADS, nquads)):
+        for count in (2, 3, 5):
+            parts = store_module._dataset_parts(data, fmt, count)
+            assert len(parts) == count, (fmt, count)
+            read = [[str(q) for q in ox.parse(part, format=fmt)] for part in parts]
+            assert all(read) and sum(len(quads) for quads in read) == len(whole)
+            assert {q for quads in read for q in quads} == whole
+            if fmt == ox.RdfFormat.TRIG:
+                assert all(part.startswith(header) for part in parts)
+    # A long string may hold a line "}": such a file is not cut; nor is a small one.
+    long = trig + b'<http://e/g> { <http://e/a> <http://e/p> """x\n}\ny""" . }\n'
+    assert store_module._dataset_parts(long, ox.RdfFormat.TRIG) == [long]
+    monkeypatch.setattr(store_module, "_PART_MIN", 1 << 20)
+    assert store_module._dataset_parts(trig, ox.RdfFormat.TRIG) == [trig]
+
+
+def test_a_fresh_load_fed_part_by_part_equals_a_load_of_the_file(
+    tmp_path: Path, sample: tuple[Path, Path], monkeypatch
+) -> None:
+    """What ``ingest --store`` does into an empty store: the TriG fed in two parts as it is
+    written (each cut again for two bulk loads) gives the store, records and cache that loading
+    the file afterwards gives."""
+    _fiches, out = sample
+    path = out / "onisep-kg.trig"
+    data = path.read_bytes()
+    split = store_module._split_trig(data)
+    assert split is not None
+    header, blocks = split
+    cut = blocks[len(blocks) // 2][1]
+    monkeypatch.setattr(store_module, "_PART_MIN", 0)
+    now = "2026-11-27T10:00:00+00:00"
+    with EmbeddedStore(tmp_path / "fed") as store:
+        fresh = store.fresh_load(path, now=now)
+        fresh.feed(data[:cut])
+        fresh.feed(header + data[cut:])
+        fed = fresh.finish()
+        assert fed is not None
+    with EmbeddedStore(tmp_path / "file") as store:
+        expected = store.load_dataset(path, now=now)
+    assert sorted(fed.loaded) == sorted(expected.loaded) and len(fed.loaded) == 10
+    assert (fed.quads, fed.triples) == (expected.quads, expected.triples)
+    assert all_quads(tmp_path / "fed") == all_quads(tmp_path / "file")
+    state = (tmp_path / "fed" / STATE_FILE).read_text(encoding="utf-8")
+    assert state == (tmp_path / "file" / STATE_FILE).read_text(encoding="utf-8")
+    with EmbeddedStore(tmp_path / "fed") as store:
+        again = load_ingest_output(out, store)
+        assert len(again.skipped) == 10 and not again.loaded  # the cache knew every block
+
+
+def test_a_fresh_load_that_goes_wrong_leaves_the_store_empty(
+    tmp_path: Path, sample: tuple[Path, Path], monkeypatch
+) -> None:
+    _fiches, out = sample
+    path = out / "onisep-kg.trig"
+    data = path.read_bytes()
+    header, blocks = store_module._split_trig(data) or (b"", [])
+    cut = blocks[3][1]
+    monkeypatch.setattr(store_module, "_PART_MIN", 0)
+    cases = {
+        "not readable": [data[:cut], header + data[cut:] + b"<http://e/g> { <http://e/a> <http://e/p> \n"],
+        "stated in two parts": [data, header + data[blocks[2][1] : blocks[2][2]]],
+    }
+    for message, parts in cases.items():
+        with EmbeddedStore(tmp_path / "store") as store:
+            fresh = store.fresh_load(path)
+            for part in parts:
+                fresh.feed(part)  # raises nothing: finish does
+            with pytest.raises(StoreError, match=message):
+                fresh.finish()
+            assert len(store.oxigraph) == 0 and store.is_empty()
+    with EmbeddedStore(tmp_path / "store") as store:
+        fresh = store.fresh_load(path)
+        fresh.feed(data)
+        fresh.abort()  # an ingest that failed after a part was fed
+        assert len(store.oxigraph) == 0
+        assert load_ingest_output(out, store).quads == len(trig_quads(path))
+        with pytest.raises(StoreError, match="not empty"):
+            store.fresh_load(path)
+
+
+def test_ingest_into_an_empty_store_loads_while_it_writes(tmp_path: Path, sample: tuple[Path, Path]) -> None:
+    """``onisep-kg ingest --store`` into an empty store gives what ``ingest`` then ``load`` give
+    (loading times aside); into a store that holds the graphs, it skips them all."""
+    fiches, _out = sample
+    out = tmp_path / "out"
+    runner = CliRunner()
+    args = [str(fiches), "--out", str(out), "--fiches-only", "--quiet", "--store", str(tmp_path / "store")]
+    first = runner.invoke(ingest_command, args)
+    assert first.exit_code == 0, first.output
+    assert "graphs: 10 loaded, 0 replaced, 0 skipped" in first.output
+    second = runner.invoke(load_command, [str(out), "--store", str(tmp_path / "loaded")])
+    assert second.exit_code == 0, second.output
+
+    def timeless(path: Path) -> set[str]:
+        return {q for q in all_quads(path) if "#dateTime>" not in q}
+
+    assert timeless(tmp_path / "store") == timeless(tmp_path / "loaded")
+    assert len(timeless(tmp_path / "store")) > len(trig_quads(out / "onisep-kg.trig"))
+    third = runner.invoke(ingest_command, args)
+    assert third.exit_code == 0, third.output
+    assert "graphs: 0 loaded, 0 replaced, 10 skipped (unchanged)" in third.output
 
 
 def test_a_trig_not_laid_out_as_ingest_writes_it_is_read_whole(tmp_path: Path) -> None:
