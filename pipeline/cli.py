@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,7 +24,8 @@ from .linking import LinkReport
 from .progress import Progress
 from .referential_graphs import ReferentialSources, link_report
 from .referentials import load_referentials
-from .store import TRIG_NAME, EmbeddedStore, load_ingest_output
+from .run import ingest_and_load
+from .store import EmbeddedStore, LoadReport
 from .validate import Finding, Severity
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
@@ -175,34 +177,22 @@ def ingest_command(
     try:
         if store_dir is not None:
             store = EmbeddedStore(store_dir)  # opened first: a locked store fails before the run
-        # Into an empty store, the TriG is loaded while the ingest writes it (two cores: the
-        # bulk loads run while this process waits for the referentials).
-        fresh = store.fresh_load(out_dir / TRIG_NAME) if store is not None and store.is_empty() else None
+        options: dict[str, Any] = {
+            "pipeline": Pipeline(pyshacl=use_pyshacl),
+            "with_referentials": not fiches_only,
+            "incremental": not full,
+        }
+        loaded: LoadReport | None = None
         with Progress(enabled=False if quiet else None) as progress:
-            try:
-                report = ingest(
-                    list(paths) or None,
-                    out_dir,
-                    pipeline=Pipeline(pyshacl=use_pyshacl),
-                    with_referentials=not fiches_only,
-                    progress=progress,
-                    incremental=not full,
-                    on_trig=fresh.feed if fresh is not None else None,
+            if store is None:
+                report = ingest(list(paths) or None, out_dir, progress=progress, **options)
+            else:
+                report, loaded = ingest_and_load(
+                    list(paths) or None, out_dir, store, progress=progress, **options
                 )
-            except BaseException:
-                if fresh is not None:
-                    fresh.abort()
-                raise
         print_summary(report, out_dir)
-        if store is not None:
-            click.echo(f"loading into the {store.description}")
-            loaded = None
-            if fresh is not None and fresh.fed:
-                loaded = fresh.finish()  # None: blank nodes, which load the usual way
-            elif fresh is not None:
-                fresh.abort()  # nothing written by this run: the TriG of an earlier one, if any
-            if loaded is None:
-                loaded = load_ingest_output(out_dir, store)
+        if store is not None and loaded is not None:
+            click.echo(f"loaded into the {store.description}:")
             click.echo(loaded.summary())
     except OnisepKgError as exc:
         _fail(str(exc))

@@ -36,11 +36,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import URIRef
 
+from pipeline import build as build_module
 from pipeline import queries as Q
 from pipeline import store as store_module
 from pipeline.cli import ingest_command
 from pipeline.cli_store import load_command, serve_command
 from pipeline.ingest import IngestReport, Pipeline, ingest
+from pipeline.run import ingest_and_load
 from pipeline.server import SparqlServer
 from pipeline.store import (
     META_GRAPH,
@@ -674,6 +676,29 @@ def test_ingest_into_an_empty_store_loads_while_it_writes(tmp_path: Path, sample
     third = runner.invoke(ingest_command, args)
     assert third.exit_code == 0, third.output
     assert "graphs: 0 loaded, 0 replaced, 10 skipped (unchanged)" in third.output
+
+
+def test_an_ingest_that_fails_after_feeding_the_store_leaves_it_empty(
+    tmp_path: Path, sample: tuple[Path, Path], pipeline: Pipeline, monkeypatch
+) -> None:
+    fiches, _out = sample
+
+    def broken(self: object) -> None:
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(build_module.WholeGraph, "commit", broken)
+    with EmbeddedStore(tmp_path / "store") as store:
+        with pytest.raises(OSError, match="simulated"):
+            ingest_and_load([fiches], tmp_path / "out", store, pipeline=pipeline, with_referentials=False)
+        assert len(store.oxigraph) == 0 and store.is_empty()
+    assert not (tmp_path / "out" / "onisep-kg.trig").exists()
+    monkeypatch.undo()
+    with EmbeddedStore(tmp_path / "store") as store:
+        report, loaded = ingest_and_load(
+            [fiches], tmp_path / "out", store, pipeline=pipeline, with_referentials=False
+        )
+        assert report.ingested == 10 and len(loaded.loaded) == 10
+        assert store_quads(store) == trig_quads(tmp_path / "out" / "onisep-kg.trig")
 
 
 def test_a_trig_not_laid_out_as_ingest_writes_it_is_read_whole(tmp_path: Path) -> None:
