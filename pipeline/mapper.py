@@ -8,17 +8,21 @@ minted from an identifier.
 
 The mapper also returns a source map: for each subject (and subject + predicate) it emitted, the
 fiche line it came from, so that a SHACL finding can name the file and the line.
+
+Each métier also gets an ``okg:searchKey``: all its names (title, synonyms, gendered forms) folded
+by :func:`pipeline.vocab.fold` and joined by newlines, which the named query ``search-metiers``
+looks a folded text up in instead of folding every label of every métier at query time.
 """
 
 from __future__ import annotations
 
 from rdflib import DCTERMS, RDF, RDFS, SDO, SKOS, XSD, Literal, URIRef
 
-from .emit import Emitter, FicheGraph, SourceMap, fr, generated_at, integer
+from .emit import Emitter, FicheGraph, SourceMap, fr, generated_at, integer, plain
 from .levels import level_of
 from .records import Appellation, Item, MetierRecord, Salary
 from .referentials import Referentials
-from .vocab import ESCO, FEMALE, MALE, OKG, SKOSXL, Ids
+from .vocab import ESCO, FEMALE, MALE, OKG, SKOSXL, Ids, search_key
 
 __all__ = ["FicheGraph", "Mapper", "SourceMap"]
 
@@ -40,11 +44,14 @@ class Mapper:
         e.add(m, SKOS.inScheme, ids.metier_scheme())
         e.add(m, SKOS.prefLabel, fr(record.title.text), record.title.line)
 
-        self._labels(e, m, mid, 0, record.appellation, SKOSXL.prefLabel)
+        names = [record.title.text, *self._labels(e, m, mid, 0, record.appellation, SKOSXL.prefLabel)]
         for index, other in enumerate(record.other_appellations, 1):
             if other.label is not None:
                 e.add(m, SKOS.altLabel, fr(other.label.text), other.label.line)
-            self._labels(e, m, mid, index, other, SKOSXL.altLabel)
+                names.append(other.label.text)
+            names += self._labels(e, m, mid, index, other, SKOSXL.altLabel)
+        # every name the métier answers to, folded once here rather than by each search
+        e.add(m, OKG.searchKey, plain(search_key(names)), record.title.line)
 
         for item in record.rome_codes:
             e.add(m, OKG.romeCode, self._rome(e, item), item.line)
@@ -99,8 +106,11 @@ class Mapper:
         return e.result(graph_iri, m)
 
     # -- pieces ------------------------------------------------------------------------------
-    def _labels(self, e: Emitter, m: URIRef, mid: str, index: int, names: Appellation, prop: URIRef) -> None:
-        """Gendered forms as SKOS-XL labels; equal forms make one label with both roles."""
+    def _labels(
+        self, e: Emitter, m: URIRef, mid: str, index: int, names: Appellation, prop: URIRef
+    ) -> list[str]:
+        """Gendered forms as SKOS-XL labels; equal forms make one label with both roles. Returns
+        the forms written (each label's literal form)."""
         forms: list[tuple[str, list[URIRef], Item]] = []
         for item, role in ((names.feminine, FEMALE), (names.masculine, MALE)):
             if item is None:
@@ -119,6 +129,7 @@ class Mapper:
             if names.label is not None:
                 e.add(label, OKG.neutralForm, fr(names.label.text), names.label.line)
             e.add(m, prop, label, item.line)
+        return [text for text, _roles, _item in forms]
 
     def _rome(self, e: Emitter, item: Item) -> URIRef:
         code = item.text

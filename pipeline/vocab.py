@@ -3,12 +3,14 @@
 ``OKG`` lists every term of the project ontology (``ontology/onisep-kg.ttl``); a test checks
 that the two agree. ``ESCO`` holds the two ESCO terms reused for gendered labels. Data IRIs are
 minted by :class:`Ids` from identifiers, never at random, so a re-run gives the same graph.
+:func:`fold` is how names are compared in search (the ``okg:searchKey`` of a métier).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from urllib.parse import quote
 
 from rdflib import DCTERMS, PROV, RDF, RDFS, SDO, SKOS, XSD, Namespace, URIRef
@@ -70,6 +72,7 @@ class OKG(DefinedNamespace):
     romeParent: URIRef
     # datatype properties
     minimumLevelWording: URIRef
+    searchKey: URIRef
     order: URIRef
     heading: URIRef
     headingLevel: URIRef
@@ -138,6 +141,65 @@ def slug(text: str) -> str:
     """ "j'ai le sens du contact" → "j-ai-le-sens-du-contact" (accents folded, lower case)."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-") or quote(text, safe="")
+
+
+# Folding for search, the rules written once: lower case, then each rule's characters by its
+# replacement (French accented letters by their base letter, ligatures spelt out, the typographic
+# apostrophe as "'", no-break spaces as spaces). The named query ``search-metiers`` folds its
+# parameter and the labels it reports with the same rules in SPARQL (:func:`sparql_fold` writes
+# that expression; a test checks the query uses it), and looks the folded parameter up in the
+# ``okg:searchKey`` of each métier, which :func:`search_key` folds here.
+FOLD_RULES: tuple[tuple[str, str], ...] = (
+    ("àáâãäå", "a"),
+    ("èéêë", "e"),
+    ("ìíîï", "i"),
+    ("òóôõö", "o"),
+    ("ùúûü", "u"),
+    ("ýÿ", "y"),
+    ("ç", "c"),
+    ("œ", "oe"),
+    ("æ", "ae"),
+    ("\u2019", "'"),
+    ("\u00a0\u202f", " "),
+)
+# No replacement holds a character some rule replaces, so one translation does what the chain
+# of replacements does.
+_FOLD_TABLE = str.maketrans({char: repl for chars, repl in FOLD_RULES for char in chars})
+
+
+def fold(text: str) -> str:
+    """ "Développeuse d’Œuvres" → "developpeuse d'oeuvres": what SPARQL's ``LCASE`` then one
+    ``REPLACE`` per :data:`FOLD_RULES` gives (Python's and oxigraph's lower case agree)."""
+    return text.lower().translate(_FOLD_TABLE)
+
+
+def search_key(names: Iterable[str]) -> str:
+    """The ``okg:searchKey`` of a métier: each distinct folded name, in order, joined by "\\n"."""
+    return "\n".join(dict.fromkeys(fold(name) for name in names))
+
+
+def _sparql_string(text: str) -> str:
+    """A SPARQL string literal: quote and backslash escaped, unprintable characters as \\uXXXX."""
+
+    def char(ch: str) -> str:
+        if ch in '"\\':
+            return "\\" + ch
+        if ch.isprintable():
+            return ch
+        return f"\\u{ord(ch):04X}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08X}"
+
+    return '"' + "".join(char(ch) for ch in text) + '"'
+
+
+def sparql_fold(expression: str) -> str:
+    """The SPARQL expression folding ``expression`` as :func:`fold` does: ``LCASE`` inside one
+    ``REPLACE`` per rule, each with its empty flags argument (without it oxigraph parses nested
+    ``REPLACE`` calls in a time that doubles with each level)."""
+    folded = f"LCASE({expression})"
+    for chars, repl in FOLD_RULES:
+        pattern = chars if len(chars) == 1 else f"[{chars}]"
+        folded = f'REPLACE({folded}, {_sparql_string(pattern)}, {_sparql_string(repl)}, "")'
+    return folded
 
 
 class Ids:

@@ -776,6 +776,7 @@ graph:metier\\/MET.12 {
   metier:MET.12 a okg:Metier ; dcterms:identifier "MET.12" ;
     skos:prefLabel "développeur/euse informatique"@fr ;
     skosxl:prefLabel label:MET.12-0-f , label:MET.12-0-m ;
+    okg:searchKey "developpeur/euse informatique\\ndeveloppeuse informatique\\ndeveloppeur informatique" ;
     okg:romeCode rome:M1805 ; okg:recommendedFormation formation:FOR.1 .
   label:MET.12-0-f a skosxl:Label ; skosxl:literalForm "développeuse informatique"@fr .
   label:MET.12-0-m a skosxl:Label ; skosxl:literalForm "développeur informatique"@fr .
@@ -785,7 +786,7 @@ graph:metier\\/MET.12 {
 }
 graph:metier\\/MET.13 {
   metier:MET.13 a okg:Metier ; dcterms:identifier "MET.13" ; skos:prefLabel "œnologue"@fr ;
-    okg:recommendedFormation formation:FOR.1 .
+    okg:searchKey "oenologue" ; okg:recommendedFormation formation:FOR.1 .
 }
 graph:formation\\/FOR.1 {
   formation:FOR.1 a okg:Formation ; dcterms:identifier "FOR.1" ; okg:leadsTo metier:MET.12 .
@@ -864,7 +865,7 @@ def test_cli_sparql_string_file_and_describe(small_graph: Path, tmp_path: Path) 
     result = _cli("metier-card", "-p", f"metier={BASE}metier/MET.13", "--graph", str(small_graph))
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     triples = list(ox.parse(result.output.encode(), format=ox.RdfFormat.TURTLE))  # type: ignore[attr-defined]
-    assert len(triples) == 4 and "metier:MET.13" in result.output  # type: ignore[attr-defined]
+    assert len(triples) == 5 and "metier:MET.13" in result.output  # type: ignore[attr-defined]
     result = _cli("ASK { ?s ?p ?o }", "--graph", str(small_graph))
     assert result.exit_code == 0 and result.output == "true\n"  # type: ignore[attr-defined]
 
