@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import importlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,13 +22,12 @@ from .ingest import (
     ingest,
     survey_fiches,
 )
-from .linking import LinkReport
 from .progress import Progress
-from .referential_graphs import ReferentialSources, link_report
-from .referentials import load_referentials
-from .run import ingest_and_load
-from .store import EmbeddedStore, LoadReport
 from .validate import Finding, Severity
+
+if TYPE_CHECKING:  # the rest is imported by the commands that need it: a quick start-up
+    from .linking import LinkReport
+    from .store import EmbeddedStore, LoadReport
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -36,7 +37,28 @@ def _fail(message: str, code: int = EXIT_UNUSABLE) -> None:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group, whose store and query commands are imported only when invoked
+    (they load the store and query modules)."""
+
+    LAZY = {
+        "load": ("pipeline.cli_store", "load_command"),
+        "query": ("pipeline.cli_query", "query_command"),
+        "serve": ("pipeline.cli_store", "serve_command"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        lazy = self.LAZY.get(cmd_name)
+        if lazy is not None and cmd_name not in self.commands:
+            module, name = lazy
+            self.add_command(getattr(importlib.import_module(module), name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="onisep-kg")
 def main() -> None:
     """Turn ONISEP fiches métiers into a validated RDF knowledge graph."""
@@ -173,9 +195,14 @@ def ingest_command(
     bytes are unchanged is neither parsed nor validated nor written again (its graph's bytes are
     copied), and a new version, shapes file or referential rebuilds everything.
     """
+    # What is alive now (modules, functions: tens of thousands of objects) stays alive: the
+    # cyclic collector need not walk it again at each collection the run triggers.
+    gc.freeze()
     store: EmbeddedStore | None = None
     try:
         if store_dir is not None:
+            from .store import EmbeddedStore
+
             store = EmbeddedStore(store_dir)  # opened first: a locked store fails before the run
         options: dict[str, Any] = {
             "pipeline": Pipeline(pyshacl=use_pyshacl),
@@ -187,6 +214,8 @@ def ingest_command(
             if store is None:
                 report = ingest(list(paths) or None, out_dir, progress=progress, **options)
             else:
+                from .run import ingest_and_load
+
                 report, loaded = ingest_and_load(
                     list(paths) or None, out_dir, store, progress=progress, **options
                 )
@@ -200,6 +229,7 @@ def ingest_command(
     finally:
         if store is not None:
             store.close()
+        gc.unfreeze()  # (the command may run in a longer-lived process: its tests)
     failed = bool(report.failures) or (strict and report.count(Severity.VIOLATION) > 0)
     sys.exit(EXIT_FAILED if failed else EXIT_OK)
 
@@ -218,6 +248,9 @@ def links_command(paths: tuple[Path, ...], show: int) -> None:
     try:
         files, missing = collect_fiches(list(paths) or default_inputs())
         survey, _claims = survey_fiches(files)
+        from .referential_graphs import ReferentialSources, link_report
+        from .referentials import load_referentials
+
         sources = ReferentialSources(load_referentials(formations={}).rome_v3_labels)
         links = link_report(survey, sources)
     except OnisepKgError as exc:
@@ -270,12 +303,3 @@ def validate_command(files: tuple[Path, ...], use_pyshacl: bool) -> None:
     elif findings:
         click.echo(_tally(findings))
     sys.exit(EXIT_UNUSABLE if unusable else EXIT_FAILED if violations else EXIT_OK)
-
-
-# The store commands (issue 4) live in their own module.
-from .cli_query import query_command  # noqa: E402
-from .cli_store import load_command, serve_command  # noqa: E402
-
-main.add_command(load_command)
-main.add_command(query_command)
-main.add_command(serve_command)

@@ -7,38 +7,43 @@ output is written atomically, so an interrupted run leaves the previous files wh
 
 from __future__ import annotations
 
+import hashlib
 import json
-import multiprocessing
 import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-from rdflib import Graph
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, resources
 from .build import (
+    F_GRAPH,
+    F_ID,
+    F_MTIME,
+    F_OUTCOME,
+    F_SHA,
+    F_SIZE,
+    F_SURVEY,
     FileHashes,
     Manifest,
     WholeGraph,
     environment_key,
+    environment_trees,
     fingerprint,
+    list_trees,
     load_referentials_cache,
     save_referentials_cache,
 )
+from .emit import gc_paused
 from .errors import InputError, UnsupportedShapesError
 from .linking import LinkReport, metier_names
-from .mapper import Mapper
 from .parse import parse_metier
 from .progress import Progress
 from .records import MetierRecord
-from .referential_graphs import MetierSurvey, ReferentialSources, link_metiers
 from .referentials import FormationSummary, Referentials, load_referentials
 from .serialize import (
     GraphChunks,
@@ -49,8 +54,18 @@ from .serialize import (
     jsonld_tail,
     turtle_head,
 )
-from .shacl_fast import FastValidator
-from .validate import Finding, Severity, Validator
+from .validate import Finding, Severity
+
+if TYPE_CHECKING:  # imported when first needed: a re-run that changes little loads little
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from rdflib import Graph
+
+    from .mapper import Mapper
+    from .referential_graphs import MetierSurvey, ReferentialSources
+    from .shacl_fast import FastValidator
+    from .store import GraphInput, LoadReport, Store
+    from .validate import Validator
 
 WHOLE_GRAPH_NAME = "onisep-kg"
 PARSER_SHAPE = "parser"
@@ -108,6 +123,7 @@ class IngestReport:
     stages: list[StageTime] = field(default_factory=list)
     reused_fiches: int = 0  # fiches unchanged since the previous run: taken from it, not redone
     reused_referentials: bool = False
+    manifest: Manifest | None = None  # what the run left for the next one (None: no graph written)
 
     @contextmanager
     def stage(self, name: str, items: int, unit: str) -> Iterator[None]:
@@ -180,11 +196,13 @@ def collect_fiches(paths: Iterable[Path]) -> tuple[list[Path], list[Failure]]:
     missing: list[Failure] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                sorted(
-                    p for p in path.glob("*.md") if p.is_file() and not p.name.upper().startswith("README")
+            with os.scandir(path) as entries:  # *.md files (not README*), sorted
+                names = sorted(
+                    e.name
+                    for e in entries
+                    if e.name.endswith(".md") and not e.name.upper().startswith("README") and e.is_file()
                 )
-            )
+            files.extend(path / name for name in names)
         elif path.is_file():
             files.append(path)
         else:
@@ -206,6 +224,8 @@ def survey_fiches(
     fiche out. ``on_file`` is called after each file; ``on_record`` with each file read, its
     bytes and its record (None when it does not parse).
     """
+    from .referential_graphs import MetierSurvey
+
     survey = MetierSurvey()
     claims: dict[str, list[str]] = {}
     for path in files:
@@ -236,6 +256,9 @@ def default_validator(
 ) -> Validator | FastValidator:
     """The native SHACL engine (same findings as pyshacl, tested on the whole corpus), or pyshacl
     itself with ``reference`` or when the shapes use a feature the native engine lacks."""
+    from .shacl_fast import FastValidator
+    from .validate import Validator
+
     if not reference:
         try:
             return FastValidator(shapes)
@@ -281,6 +304,8 @@ class Pipeline:
 
     @property
     def sources(self) -> ReferentialSources:
+        from .referential_graphs import ReferentialSources
+
         if self._sources is None:
             if self.loaded:
                 mapper = self.mapper
@@ -292,6 +317,8 @@ class Pipeline:
 
     @property
     def mapper(self) -> Mapper:
+        from .mapper import Mapper
+
         if self._mapper is None:
             if self._referentials is None:
                 self._referentials = load_referentials(formations=self.sources.catalog.summaries())
@@ -337,6 +364,7 @@ def ingest(
     incremental: bool = True,
     parallel: bool = True,
     on_trig: Callable[[bytes], None] | None = None,
+    before_commit: Callable[[IngestReport, Callable[[str], GraphInput]], None] | None = None,
 ) -> IngestReport:
     """Ingest fiches (files or folders; the shipped corpus by default) and write ``out_dir``.
 
@@ -352,47 +380,78 @@ def ingest(
     process while this one does the fiches. ``on_trig`` is given the TriG file's content in two
     documents as it is written (the fiches' graphs once they are done, then the referentials'),
     e.g. to load a store meanwhile (:meth:`pipeline.store.EmbeddedStore.fresh_load`); if the run
-    fails, what it was given is not committed. ``progress`` shows the run's stages on a terminal;
-    ``report.stages`` times them (not in ``report.json``, which stays byte-identical from one run
-    to the next).
+    fails, what it was given is not committed. ``before_commit(report, graph)`` is called once
+    every graph is written, while the files are synced and before they are renamed into place
+    (``report.manifest`` holds the new graphs, ``graph(iri)`` gives one as a
+    :class:`~pipeline.store.GraphInput`), e.g. to load a store meanwhile
+    (:func:`load_into_store`); if it fails, so does the run. ``progress`` shows the run's stages
+    on a terminal; ``report.stages`` times them (not in ``report.json``, which stays
+    byte-identical from one run to the next).
     """
     pipeline = pipeline or Pipeline()
     bar = progress or Progress(enabled=False)
     files, missing = collect_fiches(paths or default_inputs())
+    sources = _display_paths(files)
     report = IngestReport([FicheOutcome(f.source, failure=f) for f in missing])
-    previous = Manifest.load(out_dir) if incremental else None
-    hashes = FileHashes(previous.files if previous is not None else None)
+    listings = list_trees(environment_trees())  # (while the manifest is read)
+    with gc_paused():  # (tens of thousands of objects, no cycle)
+        previous = Manifest.load(out_dir) if incremental else None
+    hashes = FileHashes(previous.files if previous is not None else None, listings())
     env = environment_key(hashes, {"referentials": with_referentials, "pyshacl": pipeline._pyshacl})
     if previous is not None and previous.environment != env:
         previous = None  # a new version, new shapes or referentials: nothing is reused
+    cached_referentials = False
     if not pipeline.loaded and incremental:
         cached = load_referentials_cache(out_dir, env)
         if cached is not None:
             pipeline.use_referentials(_referentials_from_json(cached))
+            cached_referentials = True
     bar.stage("reading fiches", len(files))
-    with report.stage("survey", len(files), "fiches"):
-        survey, all_claims, scan = _survey(files, hashes, previous, bar)
+    with report.stage("survey", len(files), "fiches"), gc_paused():
+        entries, all_claims, surveyed = _survey(files, sources, previous, bar)
     # Two files claiming one MET id: neither is ingested, and the earlier output stays as it was.
     claims = {i: srcs for i, srcs in all_claims.items() if len(srcs) > 1}
     manifest = Manifest(environment=env)
-    whole = WholeGraph(out_dir, WHOLE_GRAPH_NAME, previous)
+    # Digests are kept once a store was loaded from these outputs (see Manifest.graph_inputs).
+    whole = WholeGraph(
+        out_dir, WHOLE_GRAPH_NAME, previous, digests=previous is not None and previous.has_digests
+    )
     renderer = GraphRenderer()
+    present = _files_in(out_dir / "metiers") if previous is not None else set()
     job: _ReferentialsJob | None = None
+    report_text: str | None = None
+    manifest_text: str | None = None
     try:
         reuse, key = None, ""
         if with_referentials:
-            key = fingerprint(entry.survey for entry in scan.values() if entry.survey is not None)
+            key = fingerprint(e[F_SURVEY] for e in entries.values() if e[F_SURVEY] is not None)
             reuse = _reusable_referentials(previous, key, whole)
             if reuse is None:
                 bar.stage("loading the referentials and shapes")
                 pipeline.load()  # once, before the fork: both processes share it
                 whole.flush()
+                survey = _metier_survey(files, sources, entries, surveyed)
                 job = _ReferentialsJob(pipeline, survey, parallel=parallel)
+                if job._future is not None:  # forked: the other process has its own copy
+                    _release(survey)
+                del survey
+        surveyed.clear()
         bar.stage("fiches", len(files))
         with report.stage("fiches", len(files), "fiches"):
-            for path in files:
+            for path, source in zip(files, sources, strict=True):
                 _ingest_fiche(
-                    path, scan, pipeline, claims, out_dir, report, whole, manifest, previous, renderer
+                    path,
+                    source,
+                    entries.get(source),
+                    pipeline,
+                    claims,
+                    out_dir,
+                    report,
+                    whole,
+                    manifest,
+                    previous,
+                    renderer,
+                    present,
                 )
                 if on_fiche is not None:
                     on_fiche(report.outcomes[-1])
@@ -409,10 +468,24 @@ def ingest(
                 on_trig(turtle_head() + trig.written(mark))
         if whole.graphs:
             bar.stage("writing the whole graph")
-            with report.stage("write", whole.distinct_triples, "triples"):
+            with report.stage("write", 0, "triples"):
+                whole.prepare_commit()
                 report.graph_triples = whole.distinct_triples
+                manifest.graphs, manifest.triples, manifest.files = (
+                    whole.graphs,
+                    report.graph_triples,
+                    hashes.seen,
+                )
+                report.manifest = manifest
+                # while the files are synced: the store's load, the report and manifest encoded
+                if before_commit is not None:
+                    before_commit(report, whole.graph_input)
+                report_text = json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n"
+                with gc_paused():
+                    manifest_text = manifest.encode()
                 manifest.outputs = whole.commit()
                 report.outputs.extend(whole.targets())
+            report.stages[-1] = replace(report.stages[-1], items=report.graph_triples)
         else:
             whole.abort()
     except BaseException:
@@ -423,97 +496,211 @@ def ingest(
             job.close()
     bar.close()
     target = out_dir / "report.json"
-    atomic_write(target, (json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n").encode())
+    if report_text is None:
+        report_text = json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n"
+    # Not synced on its own: the manifest, written (and synced) next, is; and a run rewrites it.
+    atomic_write(target, report_text.encode(), durable=False)
     report.outputs.append(target)
-    manifest.graphs = whole.graphs
-    manifest.triples = report.graph_triples
-    manifest.files = hashes.seen
-    if whole.graphs:
-        manifest.save(out_dir)
-    if pipeline.loaded:
+    if manifest_text is not None:
+        manifest.save(out_dir, manifest_text)  # last: what it describes is in place
+    else:
+        report.manifest = None
+    if pipeline.loaded and not cached_referentials:
         save_referentials_cache(out_dir, env, _referentials_to_json(pipeline.mapper.refs))
     return report
 
 
-@dataclass(slots=True)
-class _Scanned:
-    """A fiche as the survey read it: its bytes' hash and what the survey took from it."""
+def load_into_store(
+    report: IngestReport,
+    out_dir: Path,
+    store: Store,
+    graph: Callable[[str], GraphInput] | None = None,
+) -> LoadReport:
+    """What the run ``report`` wrote in ``out_dir``, into ``store`` (which holds graphs already).
 
-    sha256: str | None = None
-    survey: list[Any] | None = None
+    When the run's manifest knows every graph's digest and sources, the store is given them
+    (:meth:`~pipeline.store.EmbeddedStore.load_known`): it reads nothing of the graphs it holds
+    already, and only the blocks of the others (``graph(iri)`` gives one, by default from the
+    TriG file in ``out_dir``; :func:`ingest`'s ``before_commit`` gives one from the file being
+    written). Else, and only then, the TriG file in ``out_dir`` is loaded
+    (:func:`~pipeline.store.load_ingest_output`) and the digests are remembered for the next
+    run (:func:`remember_digests`); that needs the run committed."""
+    from .store import TRIG_NAME, EmbeddedStore, load_ingest_output
+
+    manifest = report.manifest
+    trig = out_dir / TRIG_NAME
+    if manifest is not None and manifest.has_digests:
+        make = graph or (lambda iri: manifest.graph_input(trig, iri))
+        if isinstance(store, EmbeddedStore):
+            return store.load_known(manifest.known_graphs(), make)
+        return store.load([make(iri) for iri, _digest, _sources in manifest.known_graphs()])
+    loaded = load_ingest_output(out_dir, store)
+    remember_digests(report, out_dir, store)
+    return loaded
+
+
+def remember_digests(report: IngestReport, out_dir: Path, store: Store) -> None:
+    """Once ``store`` has loaded what the run wrote: keep each graph's digest and sources (the
+    store's records of them) in the run's manifest, which is written again if it lacked some.
+    The next runs keep them (a copied graph keeps its own, a rendered one gets its new one), so
+    that their loads read nothing of the graphs the store holds already."""
+    from .store import EmbeddedStore, sources_key
+
+    manifest = report.manifest
+    if manifest is None or manifest.has_digests:
+        return
+    records = store.known_records() if isinstance(store, EmbeddedStore) else store.records()
+    graphs = manifest.graphs
+    for i in graphs.in_trig():
+        known = records.get(graphs.iris[i])
+        if known is not None:
+            graphs.set_known(known.iri, known.digest, sources_key(known.sources))
+    if manifest.has_digests:
+        manifest.save(out_dir)
+
+
+def _display_paths(files: Sequence[Path]) -> list[str]:
+    """:func:`display_path` of each file, the folder's worked out once per folder."""
+    folders: dict[Path, str | None] = {}
+    shown: list[str] = []
+    for path in files:
+        if not path.is_absolute():
+            shown.append(str(path))
+            continue
+        parent = path.parent
+        if parent not in folders:
+            try:
+                folders[parent] = os.path.relpath(parent)
+            except ValueError:
+                folders[parent] = None
+        folder = folders[parent]
+        if folder is None:
+            shown.append(str(path))
+        else:
+            shown.append(path.name if folder == "." else f"{folder}{os.sep}{path.name}")
+    return shown
 
 
 def _survey(
-    files: Sequence[Path], hashes: FileHashes, previous: Manifest | None, bar: Progress
-) -> tuple[MetierSurvey, dict[str, list[str]], dict[str, _Scanned]]:
-    """:func:`survey_fiches`, and each fiche's content hash and survey entry (for the manifest).
+    files: Sequence[Path], sources: Sequence[str], previous: Manifest | None, bar: Progress
+) -> tuple[dict[str, list[Any]], dict[str, list[str]], dict[str, list[Any]]]:
+    """Each fiche's manifest entry so far (size, modification time, content hash, MET id,
+    survey digest), per MET id the fiches that claim it, and the survey entries of the fiches
+    read (see :func:`_survey_entry`). As in :func:`survey_fiches`, only fiches that parse claim
+    an id or enter the survey.
 
     A fiche the previous run saw with the same size and modification time is not read again:
-    its hash and survey entry come from the manifest."""
-    scan: dict[str, _Scanned] = {}
-    survey = MetierSurvey()
+    its hash, id and survey digest come from the manifest."""
+    entries: dict[str, list[Any]] = {}
     claims: dict[str, list[str]] = {}
-    unread: list[Path] = []
-    for path in files:
-        source = display_path(path)
-        cached = previous.fiches.get(source) if previous is not None else None
-        digest = hashes.unchanged(path) if cached is not None else None
-        if cached is None or digest is None or digest != cached["sha256"]:
-            unread.append(path)
-            continue
-        scan[source] = _Scanned(digest, cached.get("survey"))
+    surveyed: dict[str, list[Any]] = {}
+    known = previous.fiches if previous is not None else {}
+    for path, source in zip(files, sources, strict=True):
         bar.advance()
-
-    def on_record(path: Path, data: bytes, record: MetierRecord | None) -> None:
-        entry = scan[display_path(path)] = _Scanned(hashes.of(path, data))
-        if record is not None:
-            entry.survey = [
-                record.metier_id,
-                record.title.text,
-                metier_names(record),
-                [ref.formation_id for ref in record.formations],
-                [item.text for item in record.rome_codes],
-            ]
-
-    survey_fiches(unread, on_file=bar.advance, on_record=on_record)
-    ordered: dict[str, _Scanned] = {}  # in the order of the files, as survey_fiches reads them
-    for path in files:
-        source = display_path(path)
-        entry = scan.get(source)
-        if entry is not None:
-            ordered[source] = entry
-            if entry.survey is not None:
-                _add_to_survey(survey, claims, source, entry.survey)
-    return survey, claims, ordered
-
-
-def _add_to_survey(survey: MetierSurvey, claims: dict[str, list[str]], source: str, entry: list[Any]) -> None:
-    metier_id, title, names, formations, rome = entry
-    claims.setdefault(metier_id, []).append(source)
-    survey.index.add_names(metier_id, title, names)
-    survey.formations[metier_id] = formations
-    survey.rome[metier_id] = rome
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        cached = known.get(source)
+        if cached is not None and cached[F_SIZE] == st.st_size and cached[F_MTIME] == st.st_mtime_ns:
+            entry = [st.st_size, st.st_mtime_ns, cached[F_SHA], cached[F_ID], cached[F_SURVEY], None, None]
+        else:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            entry = [st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest(), None, None, None, None]
+            if cached is not None and cached[F_SHA] == entry[F_SHA]:  # touched, not changed
+                entry[F_ID], entry[F_SURVEY] = cached[F_ID], cached[F_SURVEY]
+            else:
+                full = _survey_entry(data, source)
+                if full is not None:
+                    surveyed[source] = full
+                    entry[F_ID], entry[F_SURVEY] = full[0], _survey_digest(full)
+        entries[source] = entry
+        if entry[F_ID] is not None:
+            claims.setdefault(entry[F_ID], []).append(source)
+    return entries, claims, surveyed
 
 
-def _outcome_to_json(outcome: FicheOutcome) -> dict[str, Any]:
+def _release(survey: MetierSurvey) -> None:
+    """Empty a survey this process needs no more (at 100x the corpus, hundreds of MB)."""
+    from .linking import MetierIndex
+
+    survey.index = MetierIndex()
+    survey.formations.clear()
+    survey.rome.clear()
+
+
+def _survey_entry(data: bytes, source: str) -> list[Any] | None:
+    """What the referentials are linked against in a fiche: its MET id, title, names, cited FOR
+    ids and ROME codes; None when it does not parse."""
+    try:
+        record = parse_metier(data, source)
+    except InputError:
+        return None
+    return [
+        record.metier_id,
+        record.title.text,
+        metier_names(record),
+        [ref.formation_id for ref in record.formations],
+        [item.text for item in record.rome_codes],
+    ]
+
+
+def _survey_digest(entry: list[Any]) -> str:
+    return hashlib.sha256(json.dumps(entry, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def _metier_survey(
+    files: Sequence[Path],
+    sources: Sequence[str],
+    entries: dict[str, list[Any]],
+    surveyed: dict[str, list[Any]],
+) -> MetierSurvey:
+    """What the referentials are linked against, in the files' order: the survey entries of the
+    fiches read by the survey, the others read again (the manifest keeps their digests only)."""
+    from .referential_graphs import MetierSurvey
+
+    survey = MetierSurvey()
+    for path, source in zip(files, sources, strict=True):
+        entry = entries.get(source)
+        if entry is None or entry[F_SURVEY] is None:
+            continue
+        full = surveyed.get(source)
+        if full is None:
+            try:
+                full = _survey_entry(path.read_bytes(), source)
+            except OSError:
+                full = None
+            if full is None:
+                continue
+        metier_id, title, names, formations, rome = full
+        survey.index.add_names(metier_id, title, names)
+        survey.formations[metier_id] = formations
+        survey.rome[metier_id] = rome
+    return survey
+
+
+def _outcome_to_json(outcome: FicheOutcome) -> list[Any]:
     failure = outcome.failure
-    return {
-        "metier_id": outcome.metier_id,
-        "id_line": outcome.id_line,
-        "triples": outcome.triples,
-        "failure": None if failure is None else [failure.source, failure.line, failure.message],
-        "findings": [_finding_to_json(f) for f in outcome.findings],
-    }
+    return [
+        outcome.metier_id,
+        outcome.id_line,
+        outcome.triples,
+        None if failure is None else [failure.source, failure.line, failure.message],
+        [_finding_to_json(f) for f in outcome.findings],
+    ]
 
 
-def _outcome_from_json(source: str, data: dict[str, Any]) -> FicheOutcome:
-    failure = data["failure"]
+def _outcome_from_json(source: str, data: list[Any]) -> FicheOutcome:
+    metier_id, id_line, triples, failure, findings = data
     return FicheOutcome(
         source,
-        metier_id=data["metier_id"],
-        id_line=data["id_line"],
-        triples=data["triples"],
-        findings=[_finding_from_json(f) for f in data["findings"]],
+        metier_id=metier_id,
+        id_line=id_line,
+        triples=triples,
+        findings=[_finding_from_json(f) for f in findings],
         failure=None if failure is None else Failure(*failure),
     )
 
@@ -553,7 +740,8 @@ def _links_from_json(data: list[dict[str, Any]]) -> LinkReport:
 
 def _ingest_fiche(
     path: Path,
-    scan: dict[str, _Scanned],
+    source: str,
+    entry: list[Any] | None,
     pipeline: Pipeline,
     claims: dict[str, list[str]],
     out_dir: Path,
@@ -562,19 +750,22 @@ def _ingest_fiche(
     manifest: Manifest,
     previous: Manifest | None,
     renderer: GraphRenderer,
+    present: set[str],
 ) -> None:
     """One fiche: parsed, mapped, validated and written (or, unchanged since the previous run,
-    taken from it); its outcome appended to the report."""
-    source = display_path(path)
-    scanned = scan.get(source, _Scanned())
+    taken from it); its outcome appended to the report. ``entry`` is its manifest entry as the
+    survey left it (None when the survey could not read the file); ``present``, the names of the
+    per-fiche files the output folder holds."""
     cached = previous.fiches.get(source) if previous is not None else None
     outcome: FicheOutcome | None = None
+    outcome_json: list[Any] | None = None
     chunks: GraphChunks | None = None
     graph: str | None = None
-    if cached is not None and scanned.sha256 is not None and cached["sha256"] == scanned.sha256:
-        graph = cached["graph"]
+    if cached is not None and entry is not None and cached[F_SHA] == entry[F_SHA]:
+        graph = cached[F_GRAPH]
         if graph is None or whole.can_copy(graph):
-            outcome = _outcome_from_json(source, cached["outcome"])
+            outcome_json = cached[F_OUTCOME]
+            outcome = _outcome_from_json(source, outcome_json)
             report.reused_fiches += 1
     if outcome is None:
         graph = None
@@ -589,13 +780,10 @@ def _ingest_fiche(
         if triples is not None and outcome.metier_id is not None:
             graph = str(pipeline.mapper.ids.graph("metier", outcome.metier_id))
             chunks = renderer.render(graph, triples)
-    if scanned.sha256 is not None:
-        manifest.fiches[source] = {
-            "sha256": scanned.sha256,
-            "survey": scanned.survey,
-            "outcome": _outcome_to_json(outcome),
-            "graph": graph,
-        }
+    if entry is not None:
+        entry[F_OUTCOME] = outcome_json if outcome_json is not None else _outcome_to_json(outcome)
+        entry[F_GRAPH] = graph
+        manifest.fiches[source] = entry
     report.outcomes.append(outcome)
     if outcome.metier_id in claims:
         others = ", ".join(s for s in claims[outcome.metier_id] if s != source)
@@ -606,26 +794,43 @@ def _ingest_fiche(
             "(neither is ingested)",
         )
         outcome.findings = []
-        manifest.fiches[source]["graph"] = None if chunks is not None else graph
+        if entry is not None and chunks is not None:
+            entry[F_GRAPH] = None
         return
     if graph is None or outcome.metier_id is None:
         return
-    fiche_dir = out_dir / "metiers"
-    targets = [fiche_dir / f"{outcome.metier_id}{suffix}" for suffix in (".ttl", ".jsonld")]
+    names = [f"{outcome.metier_id}{suffix}" for suffix in (".ttl", ".jsonld")]
     if chunks is not None:
         whole.add(graph, chunks)
         documents = [chunks.turtle_document(), chunks.jsonld_document()]
     else:
         whole.copy(graph)
-        if all(t.is_file() for t in targets):
+        if names[0] in present and names[1] in present:
             return
         documents = [  # a per-fiche file went missing: written again from the previous whole graph
             turtle_head() + whole.previous_chunk(graph, "ttl"),
             jsonld_head() + whole.previous_chunk(graph, "jsonld") + jsonld_tail(),
         ]
-    for target, document in zip(targets, documents, strict=True):
+    for name, document in zip(names, documents, strict=True):
+        target = out_dir / "metiers" / name
         atomic_write(target, document, durable=False)
         report.outputs.append(target)
+
+
+def _files_in(folder: Path) -> set[str]:
+    """The names of the files in ``folder`` (none when it does not exist)."""
+    try:
+        with os.scandir(folder) as entries:
+            return {e.name for e in entries if e.is_file()}
+    except OSError:
+        return set()
+
+
+def link_metiers(*args: Any, **kwargs: Any) -> Any:
+    """:func:`pipeline.referential_graphs.link_metiers` (imported when first needed)."""
+    from .referential_graphs import link_metiers as link
+
+    return link(*args, **kwargs)
 
 
 @dataclass(slots=True)
@@ -681,6 +886,9 @@ class _ReferentialsJob:
     def __init__(self, pipeline: Pipeline, survey: MetierSurvey, *, parallel: bool) -> None:
         global _FORKED_JOB
         self._inline = (pipeline, survey)
+        import multiprocessing  # (here: ~15 ms of imports a re-run that reuses the referentials skips)
+        from concurrent.futures import ProcessPoolExecutor
+
         self._future: Future[_BuiltReferentials] | None = None
         self._pool: ProcessPoolExecutor | None = None
         if parallel and sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods():

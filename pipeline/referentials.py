@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from defusedxml import ElementTree
-
 from . import resources
 from .errors import InputError
 
@@ -55,6 +53,8 @@ _ROME_V3: dict[tuple[str, int, int], dict[str, str]] = {}
 
 
 def _parse_rome_v3(path: Path) -> dict[str, str]:
+    from defusedxml import ElementTree  # (imported when read: a re-run may need none of it)
+
     try:
         root = ElementTree.parse(path, forbid_dtd=True).getroot()
     except (OSError, ElementTree.ParseError) as exc:

@@ -19,6 +19,11 @@ is done once by :func:`prepare`; every writer also accepts the triples themselve
 made of named graphs (the ingest's), :func:`prepare_union` builds the whole graph from the named
 graphs already prepared, without reading their terms again, and :func:`to_trig` reuses each named
 graph's Turtle.
+
+The ingest renders its named graphs one by one with a :class:`GraphRenderer`, which keeps what it
+writes of each term from one graph to the next and renders a graph of common terms by a quicker
+path of its own (the same bytes; ``tests/test_graph_renderer.py`` checks them against the writers
+above).
 """
 
 from __future__ import annotations
@@ -30,11 +35,12 @@ import os
 import re
 import tempfile
 from array import array
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import cache
-from itertools import chain, compress
+from itertools import accumulate, chain, compress, repeat
 from json.encoder import encode_basestring
-from operator import itemgetter, ne
+from operator import add, eq, getitem, is_, itemgetter, mul, ne, xor
 from pathlib import Path
 from typing import Any
 
@@ -599,8 +605,14 @@ _QUOTE = {i: f"\\u{i:04X}" for i in range(0x20)} | {
 }
 
 
+def _quote(match: re.Match[str]) -> str:
+    return _QUOTE[ord(match[0])]
+
+
 def _quoted(text: str) -> str:
-    return f'"{text.translate(_QUOTE) if _NEEDS_QUOTE.search(text) else text}"'
+    # what text.translate(_QUOTE) gives, five times quicker on a long text (translate looks each
+    # character up in _QUOTE); a text without such a character is returned as it is
+    return f'"{_NEEDS_QUOTE.sub(_quote, text)}"'
 
 
 def _escape_local(local: str) -> str | None:
@@ -646,6 +658,12 @@ def _turtle_prefixes() -> list[tuple[str, str]]:
     return prefixes
 
 
+def _stem_end(iri: str) -> int:
+    """Where an IRI's stem ends: after its last "/" or "#"."""
+    end = iri.rfind("/")
+    return max(end, iri.rfind("#")) + 1 if "#" in iri else end + 1
+
+
 class _TurtleTerms:
     """Renders keys (see :func:`_term_key`) as pyoxigraph's Turtle serializer renders terms.
 
@@ -657,7 +675,7 @@ class _TurtleTerms:
     def __init__(self) -> None:
         self.ctx = context()
         self.prefixes = _turtle_prefixes()
-        self._stems: dict[str, tuple[bool, list[tuple[str, str]]]] = {}
+        self._stems: dict[str, tuple[bool, list[tuple[str, str]], str | None]] = {}
         self._iris: dict[str, str] = {}
         self._languages: dict[str, str] = {}
         # the texts rendered so far, by key, for subjects, predicates and objects
@@ -696,7 +714,7 @@ class _TurtleTerms:
 
     def _iri(self, iri: str) -> str:
         # An IRI is its stem (up to its last "/" or "#") and a tail: check and prepare each stem once
-        cut = max(iri.rfind("/"), iri.rfind("#")) + 1
+        cut = _stem_end(iri)
         stem = iri[:cut]
         known = self._stems.get(stem)
         if known is None:
@@ -705,9 +723,13 @@ class _TurtleTerms:
             candidates = [
                 (ns, name) for ns, name in self.prefixes if stem.startswith(ns) or ns.startswith(stem)
             ]
-            known = self._stems[stem] = (bool(plain), candidates)
-        plain, candidates = known
+            # the stem is a namespace, the longest that begins it: a plain tail is its local name
+            prefixed = candidates[0][1] + ":" if plain and candidates and candidates[0][0] == stem else None
+            known = self._stems[stem] = (bool(plain), candidates, prefixed)
+        plain, candidates, prefixed = known
         tail = iri[cut:]
+        if prefixed is not None and _PLAIN_LOCAL.fullmatch(tail):  # what the loop below finds, quicker
+            return prefixed + tail
         plain_tail = _PLAIN_TAIL.fullmatch(tail) and ("%" not in tail or not _BAD_PERCENT.search(tail))
         if not (plain and plain_tail) and not (_PLAIN_IRI.fullmatch(iri) and not _BAD_PERCENT.search(iri)):
             return self.by_ox(ox.NamedNode(iri))  # raises if pyoxigraph finds it invalid
@@ -961,7 +983,7 @@ class _Compactor:
         # longest namespace first, so "id/metier/" wins over "id/"
         self.namespaces = sorted(((ns, p) for p, ns in ctx.items()), key=lambda x: -len(x[0]))
         self._cache: dict[str, str] = {}
-        self._candidates: dict[str, list[tuple[str, str]]] = {}
+        self._candidates: dict[str, tuple[list[tuple[str, str]], str | None]] = {}
 
     def iri(self, iri: str) -> str:
         compact = self._cache.get(iri)
@@ -972,12 +994,16 @@ class _Compactor:
     def _compact(self, iri: str) -> str:
         # Only a namespace that begins the IRI can match, and such a namespace either begins the
         # IRI's stem (up to its last "/" or "#") or extends it: try those, in the same order.
-        stem = iri[: max(iri.rfind("/"), iri.rfind("#")) + 1]
-        candidates = self._candidates.get(stem)
-        if candidates is None:
-            candidates = self._candidates[stem] = [
-                (ns, p) for ns, p in self.namespaces if stem.startswith(ns) or ns.startswith(stem)
-            ]
+        stem = iri[: _stem_end(iri)]
+        known = self._candidates.get(stem)
+        if known is None:
+            candidates = [(ns, p) for ns, p in self.namespaces if stem.startswith(ns) or ns.startswith(stem)]
+            # the stem is a namespace, the longest that begins it: the rest of the IRI is the local name
+            prefixed = candidates[0][1] + ":" if candidates and candidates[0][0] == stem else None
+            known = self._candidates[stem] = (candidates, prefixed)
+        candidates, prefixed = known
+        if prefixed is not None and len(iri) > len(stem):  # what the loop below finds, quicker
+            return prefixed + iri[len(stem) :]
         for ns, prefix in candidates:
             if iri.startswith(ns) and len(iri) > len(ns):
                 local = iri[len(ns) :]
@@ -1235,12 +1261,28 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
 # A named graph's *chunks* are its texts in each format without the document's head and tail;
 # a document is its head, the chunks in order and its tail. A subject described by several graphs
 # is written in each: Turtle, TriG and JSON-LD readers merge them into one node.
+#
+# Rendering the 8,000 referential graphs of a run (900,000 triples) was the longest part of a cold
+# run, spread over every step of the general writers. GraphRenderer's quick path does the same work
+# with the Python code per term (rendered once for all the graphs) and per subject's predicates (a
+# format made once), and only builtins called per triple (map, dict and list methods, sorted, %).
 
 _MASK64 = (1 << 64) - 1
+# a triple's hash: its subject's, its predicate's times _K1 and its object's times _K2 (mod 2**64), xored
+_K1, _K2 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
+
+
+_BLAKE2B_8 = hashlib.blake2b(digest_size=8)  # copied for each text: quicker than a new one
+
+
+def _text_hash(text: str) -> int:
+    h = _BLAKE2B_8.copy()
+    h.update(text.encode("utf-8"))
+    return int.from_bytes(h.digest(), "big")
 
 
 def _term_hashes(texts: list[str]) -> list[int]:
-    return [int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "big") for t in texts]
+    return [_text_hash(t) for t in texts]
 
 
 class GraphChunks:
@@ -1278,46 +1320,322 @@ def _shared_compactor() -> _Compactor:
     return _COMPACTOR[0]
 
 
+_IRI = frozenset({URIRef})
+_IRI_OR_LITERAL = frozenset({URIRef, Literal})
+
+
+def _node_keys(terms: list[Any]) -> list[Hashable]:
+    """:func:`_term_key` of IRIs and literals (as :func:`_keys` computes it)."""
+    if _LITERAL_SLOTS:
+        return [
+            str(t)
+            if type(t) is URIRef
+            else (str(t), t._language, None if (d := t._datatype) is None else str(d))
+            for t in terms
+        ]
+    return [str(t) if type(t) is URIRef else _term_key(t) for t in terms]
+
+
+class _KnownTerms:
+    """What :class:`GraphRenderer` writes of each term, computed once for all its graphs.
+
+    Subjects and objects (*nodes*) are numbered in one table, predicates in another. A term
+    object met before at a position is found by its ``id()`` (``alive`` holds those objects, so
+    that no other object can take the id meanwhile), another one with the same :func:`_term_key`
+    by its key. By number: ``*_order``, a text whose order is the position's part of
+    :func:`_sort_key` (IRIs sort as objects and subjects alike); a node's Turtle, JSON-LD value
+    and reference; a predicate's Turtle and JSON-LD property name; the hash of each one's Turtle,
+    as it enters a triple's hash.
+
+    Only the common case is numbered: IRIs, and literals in object position whose language tag
+    is in lower case; no two IRIs with one Turtle text or one JSON-LD reference, no two
+    predicates with one Turtle text or property name. Those are the conditions under which the
+    general writers order and lay out the triples as the quick path does
+    (:attr:`Prepared.exact`, :attr:`_JsonTerms.simple`, no :func:`_canonical` numbers). Any
+    other term gets no number, and its graphs are rendered by the general writers.
+    """
+
+    def __init__(self, w: _TurtleTerms, c: _Compactor) -> None:
+        self.w, self.c = w, c
+        self.alive: list[Any] = []
+        # id() of a term → its number: a node's, a predicate's
+        self.by_id: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self.node_by_key: dict[Hashable, int] = {}
+        self.node_order: list[str] = []
+        self.text: list[str] = []
+        self.json: list[tuple[str, str | None]] = []  # (value, reference): an IRI's reference is quoted
+        self.ref: list[str | None] = []  # None: a literal
+        self.s_hash: list[int] = []
+        self.o_hash: list[int] = []
+        self.predicate_by_key: dict[Hashable, int] = {}
+        self.p_order: list[str] = []
+        self.p_text: list[str] = []
+        self.p_name: list[str] = []
+        self.p_hash: list[int] = []
+        self.p_rank: list[int] = []  # a predicate's rank among all the predicates
+        self.type_number: int | None = None  # rdf:type's
+        self._taken: tuple[set[str], set[str], set[str], set[str]] = (set(), set(), set(), set())
+        # a subject's triples' predicate numbers → the formats of its Turtle and node object (see plan)
+        self.plans: dict[tuple[int, ...], tuple[str, str, itemgetter[Any]]] = {}
+
+    def size(self) -> int:
+        """How many term objects are known (each of a key, known once)."""
+        return sum(map(len, self.by_id))
+
+    def triple_numbers(self, items: Sequence[Triple]) -> _Numbers | None:
+        """The numbers of the terms of these triples, three lists; None if a term has none."""
+        try:
+            columns = list(zip(*items, strict=True))
+        except (TypeError, ValueError):  # not triples: the general writers raise the error
+            return None
+        if len(columns) != 3:
+            return None
+        numbers = [self.numbers(terms, position) for position, terms in enumerate(columns)]
+        return None if None in numbers else numbers  # type: ignore[return-value]
+
+    def numbers(self, terms: Sequence[Any], position: int) -> list[int] | None:
+        """The number of each term at ``position`` (0, 1, 2); None if one cannot have one."""
+        # (a literal met as an object is found as a subject: see _render_known)
+        by_id = self.by_id[position == 1]
+        numbers = list(map(by_id.get, map(id, terms)))
+        if None in numbers:
+            ids = list(map(id, terms))
+            unknown = list(map(is_, numbers, repeat(None)))
+            new = dict(zip(compress(ids, unknown), compress(terms, unknown), strict=True))  # each object once
+            objects = list(new.values())
+            if not set(map(type, objects)) <= (_IRI_OR_LITERAL if position == 2 else _IRI):
+                return None
+            keys = _node_keys(objects)
+            by_key = self.predicate_by_key if position == 1 else self.node_by_key
+            found = list(map(by_key.get, keys))
+            if None in found:  # new keys
+                for i in compress(range(len(found)), map(is_, found, repeat(None))):
+                    n = by_key.get(keys[i])  # two new objects of one key
+                    if n is None:
+                        try:
+                            n = self._add(keys[i], position == 1)
+                        except Exception:  # an invalid term: the general writers raise the error
+                            n = None
+                        if n is None:
+                            return None
+                        by_key[keys[i]] = n
+                    found[i] = n
+            by_id.update(zip(new, found, strict=True))
+            self.alive.extend(objects)
+            numbers = list(map(by_id.__getitem__, ids))
+        return numbers
+
+    def _add(self, key: Any, predicate: bool) -> int | None:
+        """Number a new key (an IRI's text or a literal's tuple); None if it cannot have one.
+
+        (An IRI's texts are worked out by ``_iri`` and ``_compact``, not remembered by them: this
+        table remembers them.)
+        """
+        iri_texts, refs, predicate_texts, names = self._taken
+        if predicate:
+            is_type = key == _RDF_TYPE_IRI
+            text, name = "a" if is_type else self.w._iri(key), self.c._compact(key)
+            if text in predicate_texts or name in names or name in ("@type", "@id"):
+                return None
+            predicate_texts.add(text)
+            names.add(name)
+            self.p_order.append(("0" if is_type else "1") + key)  # rdf:type first
+            self.p_text.append(text)
+            self.p_name.append(name)
+            self.p_hash.append((_text_hash(text) * _K1) & _MASK64)
+            self.p_rank = [0] * len(self.p_order)  # ranked again: predicates are few
+            for rank, n in enumerate(sorted(range(len(self.p_order)), key=self.p_order.__getitem__)):
+                self.p_rank[n] = rank
+            if is_type:
+                self.type_number = len(self.p_text) - 1
+            return len(self.p_text) - 1
+        if type(key) is str:
+            if not (key[:1].isascii() and key[:1].isalpha()):
+                return None  # (no IRI pyoxigraph takes) its order would not be before the literals'
+            text, ref = self.w._iri(key), _string(self.c._compact(key))
+            if text in iri_texts or ref in refs:
+                return None
+            iri_texts.add(text)
+            refs.add(ref)
+            order, value = key, '{"@id": ' + ref + "}"  # an IRI begins with a letter: before "\x7f"
+        else:
+            lexical, language, datatype = key
+            if "\0" in lexical or not (
+                language is None or (language and language == language.lower() and "^" not in language)
+            ):
+                return None  # see _Role.exact; a "\0", a "^" or a tag "" would break the order's text
+            text, value, ref = self.w.literal(lexical, language, datatype), _json_value(self.c, key), None
+            # after the IRIs, in the order of (lexical, language^datatype): "\0" is below any
+            # character of the lexical form
+            order = f"\x7f{lexical}\0{language or ''}^{datatype or ''}"
+        h = _text_hash(text)
+        self.node_order.append(order)
+        self.text.append(text)
+        self.json.append((value, ref))
+        self.ref.append(ref)
+        self.s_hash.append(h)
+        self.o_hash.append((h * _K2) & _MASK64)
+        return len(self.text) - 1
+
+    def plan(self, signature: tuple[int, ...]) -> tuple[str, str, itemgetter[Any]]:
+        """For a subject whose triples have these predicates (their numbers, in order): the
+        ``%`` format of its Turtle, taking its text then its objects'; that of its node object,
+        taking its reference then its objects' values in the order of the format; an
+        ``itemgetter`` that picks those values from the list of its objects' (in the order of the
+        triples).
+
+        The Turtle is laid out as :class:`_Layout` lays it out, the node object built as by
+        :func:`_node_plan`.
+        """
+        turtle = ["%s "]
+        for at, p in enumerate(signature):
+            if at and p == signature[at - 1]:
+                turtle.append(" , %s")
+            else:
+                turtle.append((" ;\n\t" if at else "") + self.p_text[p].replace("%", "%%") + " %s")
+        groups: list[list[Any]] = []  # [name, first triple, number of triples]
+        for at, p in enumerate(signature):
+            if at and p == signature[at - 1]:
+                groups[-1][2] += 1
+            else:
+                groups.append(["@type" if p == self.type_number else self.p_name[p], at, 1])
+        groups.sort(key=lambda g: (g[0] != "@type", g[0]))
+        node = ['{"@id": %s']
+        order: list[int] = []
+        for name, at, count in groups:
+            slots = "%s" if count == 1 else "[" + ", ".join(["%s"] * count) + "]"
+            node.append(", " + _string(name).replace("%", "%%") + ": " + slots)
+            order.extend(range(at, at + count))
+        node.append("}")
+        # itemgetter(i) alone would give the value, not a sequence of one
+        pick = itemgetter(*order) if len(order) > 1 else itemgetter(slice(None))
+        return "".join(turtle), "".join(node), pick
+
+
 class GraphRenderer:
     """Renders named graphs one after another (see :class:`GraphChunks`).
 
-    The text of each term is kept from one graph to the next (the graphs of a run share most of
-    their terms), up to ``max_terms`` terms, then forgotten: memory stays bounded.
+    What is written of each term is kept from one graph to the next (the graphs of a run share
+    most of their terms), up to ``max_terms`` terms, then forgotten: memory stays bounded.
+
+    A graph of common terms (see :class:`_KnownTerms`) is rendered by a quick path: each triple
+    is three numbers, the distinct numbers of each position are ranked by their known order and
+    a triple's code is its ranks; each subject's Turtle and node object is a format made once for
+    all the subjects with the same predicates. Any other graph, or one given prepared, is
+    rendered by the general writers (:meth:`_render_prepared`): the bytes are the same.
     """
 
     def __init__(self, max_terms: int = 400_000) -> None:
         self.max_terms = max_terms
         self._w = _TurtleTerms()
+        self._known = _KnownTerms(self._w, _shared_compactor())
 
     def render(self, graph_iri: str, triples: Iterable[Triple] | Prepared) -> GraphChunks:
-        prepared = prepare(triples)
         w = self._w
-        if sum(len(k) for k in w.known) + len(w._iris) > self.max_terms:
+        compactor = _shared_compactor()
+        if (
+            sum(len(k) for k in w.known) + len(w._iris) + self._known.size() + len(compactor._cache)
+            > self.max_terms
+        ):
             w = self._w = _TurtleTerms()
+            compactor._cache.clear()  # (what it remembers is worked out again the same)
+            self._known = _KnownTerms(w, compactor)
+        if not isinstance(triples, Prepared):
+            items = triples if isinstance(triples, (list, tuple)) else list(triples)
+            if iter(triples) is triples:  # consumed: its triples are in the list
+                triples = items
+            numbers = self._known.triple_numbers(items)
+            chunks = None if numbers is None else self._render_known(graph_iri, *numbers)
+            if chunks is not None:
+                return chunks
+        return self._render_prepared(graph_iri, prepare(triples))
+
+    def _render_known(self, graph_iri: str, s: list[int], p: list[int], o: list[int]) -> GraphChunks | None:
+        """The quick path, given the numbers of the triples' terms; None if it does not apply."""
+        if not s:
+            return None
+        k = self._known
+        # a triple's code is one integer made of its subject's rank among the graph's subjects, its
+        # predicate's among all the predicates known, its object's among the graph's objects
+        subjects = sorted(set(s), key=k.node_order.__getitem__)
+        if None in map(k.ref.__getitem__, subjects):
+            return None  # a literal (it has no reference) as a subject
+        ranked_o = sorted(set(o), key=k.node_order.__getitem__)
+        n_o = len(ranked_o)
+        n_po = len(k.p_rank) * n_o
+        s_code = dict(zip(subjects, range(0, len(subjects) * n_po, n_po), strict=True))
+        p_code = list(map(mul, k.p_rank, repeat(n_o)))
+        o_code = dict(zip(ranked_o, range(n_o), strict=True))
+        codes = list(
+            map(
+                add,
+                map(add, map(s_code.__getitem__, s), map(p_code.__getitem__, p)),
+                map(o_code.__getitem__, o),
+            )
+        )
+        order = sorted(range(len(codes)), key=codes.__getitem__)
+        if len(set(codes)) < len(codes):  # a triple given more than once: once
+            ordered = list(map(codes.__getitem__, order))
+            order = list(compress(order, map(ne, ordered, [None, *ordered[:-1]])))
+        p, o = list(map(p.__getitem__, order)), list(map(o.__getitem__, order))
+        # the number of triples of each subject (in the order of the subjects), where they begin
+        counts = list(map(Counter(map(s.__getitem__, order)).__getitem__, subjects))
+        starts = [0, *accumulate(counts)]
+        s_hashes = chain.from_iterable(map(repeat, map(k.s_hash.__getitem__, subjects), counts))
+        hashes = map(xor, map(xor, s_hashes, map(k.p_hash.__getitem__, p)), map(k.o_hash.__getitem__, o))
+        # Each subject's Turtle and node object is its plan's format. The formats of all the
+        # subjects are joined and filled at once, from the args of each subject in turn: no
+        # Python code runs per subject or per triple, as long as the plans are known.
+        runs = list(map(slice, starts, starts[1:]))
+        signatures = list(map(tuple, map(p.__getitem__, runs)))
+        plans = list(map(k.plans.get, signatures))
+        if None in plans:
+            for i in compress(range(len(plans)), map(is_, plans, repeat(None))):
+                plan = k.plans.get(signatures[i])  # a subject with the same predicates earlier in this graph
+                if plan is None:
+                    plan = k.plans[signatures[i]] = k.plan(signatures[i])
+                plans[i] = plan
+        # an object's JSON-LD value, or its reference as the value of an rdf:type (None: a literal's)
+        values = list(map(getitem, map(k.json.__getitem__, o), map(eq, p, repeat(k.type_number))))
+        if None in values:
+            return None  # rdf:type with a literal value: a property of the node, not its "@type"
+        texts = list(map(k.text.__getitem__, o))
+        turtle_args = map(chain, zip(map(k.text.__getitem__, subjects)), map(texts.__getitem__, runs))
+        body = " .\n".join(map(itemgetter(0), plans)) % tuple(chain.from_iterable(turtle_args))
+        picked = map(itemgetter.__call__, map(itemgetter(2), plans), map(values.__getitem__, runs))
+        node_args = map(chain, zip(map(k.ref.__getitem__, subjects)), picked)
+        nodes = ",\n".join(map(itemgetter(1), plans)) % tuple(chain.from_iterable(node_args))
+        return self._chunks(graph_iri, body, nodes, set(hashes), len(o))
+
+    def _render_prepared(self, graph_iri: str, prepared: Prepared) -> GraphChunks:
+        """The general path: the general writers' Turtle and JSON-LD of the graph."""
+        w = self._w
         turtle = _turtle_of(prepared, w)
         body = " .\n".join(turtle.blocks)
         if not body:
             return GraphChunks(b"", b"", b"", b"", 0)
         j = _JsonTerms(prepared, _shared_compactor())
-        nodes = _simple_nodes(prepared, j) if j.simple else _nodes(prepared, j)
-        name = w.iri(str(graph_iri))
+        nodes = ",\n".join(_simple_nodes(prepared, j) if j.simple else _nodes(prepared, j))
         s_texts, p_texts, o_texts = turtle.texts
         hs, hp, ho = _term_hashes(s_texts), _term_hashes(p_texts), _term_hashes(o_texts)
         s, p, o = prepared._order()
-        k1, k2 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
-        hashes = array(
-            "Q",
-            {
-                (hs[a] ^ ((hp[b] * k1) & _MASK64) ^ ((ho[c] * k2) & _MASK64))
-                for a, b, c in zip(s, p, o, strict=True)
-            },
-        )
+        hashes = {
+            (hs[a] ^ ((hp[b] * _K1) & _MASK64) ^ ((ho[c] * _K2) & _MASK64))
+            for a, b, c in zip(s, p, o, strict=True)
+        }
+        return self._chunks(graph_iri, body, nodes, hashes, len(s))
+
+    def _chunks(self, graph_iri: str, body: str, nodes: str, hashes: set[int], triples: int) -> GraphChunks:
+        """The chunks of a graph of this Turtle body (without its final `` .``), these node objects
+        and triple hashes (a set filled in the order of the triples: its order is the chunk's)."""
+        name = self._w.iri(str(graph_iri))
+        turtle = body.encode("utf-8")
         return GraphChunks(
-            (body + " .\n").encode("utf-8"),
-            ",\n".join(nodes).encode("utf-8"),
-            (f"{name} {{\n\t" + body.replace("\n", "\n\t") + " .\n}\n").encode("utf-8"),
-            hashes.tobytes(),
-            len(s),
+            turtle + b" .\n",
+            nodes.encode("utf-8"),
+            b"".join((f"{name} {{\n\t".encode(), turtle.replace(b"\n", b"\n\t"), b" .\n}\n")),
+            array("Q", hashes).tobytes(),
+            triples,
         )
 
 

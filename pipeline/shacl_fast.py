@@ -38,18 +38,59 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
-from pyshacl.consts import XSD_WHOLE_INTEGERS
-from pyshacl.graph_abstraction import DataGraph
-from pyshacl.rdfutil import stringify_node
-from pyshacl.rdfutil.compare import compare_literal
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.plugins.stores.memory import Memory
-from rdflib.term import Node
+from rdflib.term import _NUMERIC_LITERAL_TYPES, Node
 
 from .emit import FicheGraph, SourceMap, TripleSet, canonical, gc_paused
 from .errors import ShapesError, UnsupportedShapesError
 from .validate import Finding, Severity, _finding_key, _n3, load_shapes, shape_name
+
+# pyshacl itself is imported when first needed (a default message naming a node, a comparison of
+# literals that are not two integers): a graph with no such finding is validated without it.
+XSD_WHOLE_INTEGERS = (  # pyshacl.consts.XSD_WHOLE_INTEGERS
+    XSD.integer,
+    XSD.int,
+    XSD.long,
+    XSD.negativeInteger,
+    XSD.nonNegativeInteger,
+    XSD.nonPositiveInteger,
+    XSD.positiveInteger,
+    XSD.short,
+    XSD.unsignedByte,
+    XSD.unsignedInt,
+    XSD.unsignedLong,
+    XSD.unsignedShort,
+)
+
+
+def stringify_node(graph: Graph, node: Node) -> str:
+    """pyshacl's text for a node in messages (``pyshacl.rdfutil.stringify_node``)."""
+    from pyshacl.rdfutil import stringify_node as stringify
+
+    return stringify(graph, node)  # type: ignore[no-any-return]
+
+
+def compare_literal(l1: Literal, l2: Literal) -> int:
+    """pyshacl's comparison of two literals (``pyshacl.rdfutil.compare.compare_literal``).
+
+    Two well-typed numeric literals whose values are integers or finite decimals compare by
+    value, as rdflib's ``Literal.eq`` and ``>`` (which pyshacl calls) compare them."""
+    a, b = l1.value, l2.value
+    if (
+        (type(a) is int or (type(a) is Decimal and a.is_finite()))
+        and (type(b) is int or (type(b) is Decimal and b.is_finite()))
+        and l1.datatype in _NUMERIC_LITERAL_TYPES
+        and l2.datatype in _NUMERIC_LITERAL_TYPES
+        and not l1.ill_typed
+        and not l2.ill_typed
+    ):
+        return (a > b) - (a < b)
+    from pyshacl.rdfutil.compare import compare_literal as compare
+
+    return compare(l1, l2)  # type: ignore[no-any-return]
+
 
 Values = Collection[Node]
 FocusValues = list[tuple[Node, Values]]
@@ -199,6 +240,8 @@ class _Data:
                 graph = Graph()
                 for g in self._graphs:
                     graph.addN((s, p, o, graph) for s, p, o in g)
+            from pyshacl.graph_abstraction import DataGraph
+
             self._datagraph = DataGraph.from_rdflib(graph)
         return self._datagraph
 

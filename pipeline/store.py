@@ -52,7 +52,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -65,6 +65,7 @@ from rdflib import Literal as RdfLiteral
 from rdflib import URIRef
 from rdflib.term import Node
 
+from .build import lines_of, unlines
 from .emit import gc_paused
 from .errors import OnisepKgError
 from .serialize import _ox
@@ -120,7 +121,8 @@ class QueryError(StoreError):
 
 # -- RDF terms and safe binding ---------------------------------------------------------------
 _LANG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
-_VARNAME = re.compile(r"^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_\u00B7\u00C0-\uFFFF]*$")
+# (compiled when first used, by re's own cache: these two take ~15 ms to compile, a load none)
+_VARNAME = r"^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_\u00B7\u00C0-\uFFFF]*$"
 _IRI_FORBIDDEN = set('<>"{}|^`\\') | {chr(c) for c in range(0x21)}
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 
@@ -204,7 +206,7 @@ def _check_bindings(bindings: Mapping[str, BindingValue] | None) -> dict[str, ox
     checked: dict[str, ox.NamedNode | ox.Literal] = {}
     for name, value in (bindings or {}).items():
         var = name[1:] if name[:1] in "?$" else name
-        if not _VARNAME.match(var):
+        if not re.match(_VARNAME, var):
             raise QueryError(f"not a SPARQL variable name: {name!r}")
         checked[var] = to_term(value)
     return checked
@@ -212,8 +214,7 @@ def _check_bindings(bindings: Mapping[str, BindingValue] | None) -> dict[str, ox
 
 # A small SPARQL lexer: enough to find the query's variables and the brace that opens its WHERE
 # clause without being fooled by strings, IRIs or comments.
-_TOKEN = re.compile(
-    r"""
+_TOKEN = r"""
       (?P<ws>\s+)
     | (?P<comment>\#[^\n]*)
     | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
@@ -226,9 +227,7 @@ _TOKEN = re.compile(
     | (?P<open>\{)
     | (?P<close>\})
     | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +245,7 @@ def _shape(sparql: str) -> _Shape:
     saw_where = False
     first_brace: int | None = None
     where_brace: int | None = None
-    for m in _TOKEN.finditer(sparql):
+    for m in re.finditer(_TOKEN, sparql, re.VERBOSE | re.DOTALL):
         kind = m.lastgroup
         if kind == "var":
             variables.add(m.group()[1:])
@@ -430,6 +429,8 @@ class GraphInput:
 
     @property
     def sources(self) -> tuple[SourceFile, ...]:
+        if not self.more_sources:
+            return (SourceFile(self.file_name, self.sha256),)
         return tuple(sorted({SourceFile(self.file_name, self.sha256), *self.more_sources}, key=_src_key))
 
 
@@ -443,6 +444,16 @@ class _FileGraph(GraphInput):
 
 def _src_key(s: SourceFile) -> tuple[str, str]:
     return (s.sha256, s.file_name)
+
+
+def sources_key(sources: Iterable[SourceFile]) -> str:
+    """Sources as one string: the JSON of their ``[file name, sha256]`` pairs, in the order
+    given (that of :attr:`GraphInput.sources`). What :meth:`EmbeddedStore.load_known` compares."""
+    return json.dumps([[s.file_name, s.sha256] for s in sources], ensure_ascii=False, separators=(",", ":"))
+
+
+def _sources_of_key(key: str) -> tuple[SourceFile, ...]:
+    return tuple(SourceFile(f, h) for f, h in json.loads(key))
 
 
 def _digest_of(lines: list[str]) -> str:
@@ -577,6 +588,14 @@ SELECT ?g ?digest ?when ?file ?sha WHERE {{ GRAPH <{META_GRAPH}> {{
 }} }}"""
 
 _STAMPS_QUERY = f"SELECT ?g ?when WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{DCT_MODIFIED}> ?when }} }}"
+# What the state cache is checked against: how many loading times the metadata graph records,
+# the earliest and the latest, and how many named graphs the store holds (two queries, ~10 ms,
+# where reading every loading time took ~60 ms).
+_STAMPS_SUMMARY_QUERY = (
+    "SELECT (COUNT(?when) AS ?n) (MIN(?when) AS ?first) (MAX(?when) AS ?last) "
+    f"WHERE {{ GRAPH <{META_GRAPH}> {{ ?g <{DCT_MODIFIED}> ?when }} }}"
+)
+_GRAPH_COUNT_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { } }"
 
 _ANY_DEFAULT_QUERY = "ASK { ?s ?p ?o }"
 
@@ -813,7 +832,7 @@ class Store(abc.ABC):
 
 # -- the embedded store ---------------------------------------------------------------------
 STATE_FILE = "onisep-kg-state.json"  # in the store directory: what the last load left (a cache)
-_STATE_VERSION = 1
+_STATE_VERSION = 3  # 3: in columns, each a string of lines (1: an object per graph)
 SMALL_NEW = 64  # fewer new graphs than this are written one transaction each, not bulk-loaded
 
 
@@ -832,9 +851,145 @@ def _canonical_datetime(value: str) -> str:
     return next(iter(probe)).object.value  # type: ignore[no-any-return]
 
 
+def _record_matches(record: GraphRecord | None, digest: str, sources: str) -> bool:
+    return record is not None and record.digest == digest and sources_key(record.sources) == sources
+
+
 def _has_blank(lines: Iterable[str]) -> bool:
     """Whether a line may hold a blank node (a literal holding ``_:`` counts too: safe side)."""
     return any("_:" in line for line in lines)
+
+
+class _Records(MutableMapping[str, GraphRecord]):
+    """The records a state file holds, kept in its columns and made into :class:`GraphRecord`
+    objects only when asked for: a load that skips thousands of graphs it is told are
+    unchanged compares their columns (:meth:`matches`), and writes the columns back."""
+
+    __slots__ = ("_digests", "_gone", "_index", "_iris", "_made", "_sources", "_whens")
+
+    def __init__(self, iris: list[str], digests: list[str], whens: list[str], sources: list[str]) -> None:
+        self._iris, self._digests, self._whens, self._sources = iris, digests, whens, sources
+        self._index: dict[str, int] | None = None
+        self._made: dict[str, GraphRecord] = {}  # records made, or set since the file was read
+        self._gone: set[str] = set()  # records of the file deleted since
+
+    def _base(self) -> dict[str, int]:
+        """The place of each record of the file in its columns."""
+        if self._index is None:
+            self._index = {iri: i for i, iri in enumerate(self._iris)}
+        return self._index
+
+    def _at(self, iri: str) -> int | None:
+        i = self._base().get(iri)
+        return None if i is None or iri in self._gone else i
+
+    def __getitem__(self, iri: str) -> GraphRecord:
+        record = self._made.get(iri)
+        if record is None:
+            i = self._at(iri)
+            if i is None:
+                raise KeyError(iri)
+            try:
+                sources = _sources_of_key(self._sources[i])
+            except (ValueError, TypeError):  # a damaged entry: a record that matches nothing
+                sources = ()
+            record = GraphRecord(iri, self._digests[i], sources, self._whens[i])
+            self._made[iri] = record
+        return record
+
+    def __setitem__(self, iri: str, record: GraphRecord) -> None:
+        self._made[iri] = record
+        self._gone.discard(iri)
+
+    def __delitem__(self, iri: str) -> None:
+        if iri not in self:
+            raise KeyError(iri)
+        self._made.pop(iri, None)
+        if self._at(iri) is not None:
+            self._gone.add(iri)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (iri for iri in self._iris if iri not in self._gone)
+        if self._made:
+            base = self._base()
+            yield from (iri for iri in self._made if iri not in base)
+
+    def __len__(self) -> int:
+        if not self._made and not self._gone:
+            return len(self._iris)
+        return sum(1 for _ in self)
+
+    def __contains__(self, iri: object) -> bool:
+        return iri in self._made or (isinstance(iri, str) and self._at(iri) is not None)
+
+    def copy(self) -> _Records:
+        other = _Records(self._iris, self._digests, self._whens, self._sources)
+        other._index = self._index
+        other._made = dict(self._made)
+        other._gone = set(self._gone)
+        return other
+
+    def matches(self, iri: str, digest: str, sources: str) -> bool:
+        """Whether the record of ``iri`` holds this digest and these sources (:func:`sources_key`)."""
+        record = self._made.get(iri)
+        if record is not None:
+            return record.digest == digest and sources_key(record.sources) == sources
+        i = self._at(iri)
+        return i is not None and self._digests[i] == digest and self._sources[i] == sources
+
+    def iris(self) -> Iterable[str]:
+        return self._iris if not self._made and not self._gone else iter(self)
+
+    def fast_matches(self) -> Callable[[str, str, str], bool]:
+        """:meth:`matches`, quicker for many graphs."""
+        if self._made or self._gone:
+            return self.matches
+        index, digests, sources = self._base(), self._digests, self._sources
+
+        def matches(iri: str, digest: str, key: str) -> bool:
+            i = index.get(iri)
+            return i is not None and digests[i] == digest and sources[i] == key
+
+        return matches
+
+    def stamps(self) -> list[str | None]:
+        """The loading time of every record."""
+        if not self._made and not self._gone:
+            return list(self._whens)
+        return [self[iri].loaded_at for iri in self]
+
+    def columns(self, texts: Mapping[str, str]) -> dict[str, list[Any]]:
+        """The state file's columns, the texts' included: the file's, with the records set since
+        patched in, those deleted left out, the new ones after."""
+        iris, digests = list(self._iris), list(self._digests)
+        whens, sources = list(self._whens), list(self._sources)
+        if self._made:
+            base = self._base()
+            for iri, record in self._made.items():
+                i = base.get(iri)
+                if i is None:
+                    iris.append(iri)
+                    digests.append(record.digest)
+                    whens.append(record.loaded_at)  # type: ignore[arg-type]
+                    sources.append(sources_key(record.sources))
+                elif record.digest != digests[i] or record.loaded_at != whens[i]:
+                    digests[i], whens[i] = record.digest, record.loaded_at  # type: ignore[assignment]
+                    sources[i] = sources_key(record.sources)
+                elif _sources_of_key(sources[i]) != record.sources:
+                    sources[i] = sources_key(record.sources)
+        if self._gone:
+            keep = [i for i, iri in enumerate(iris) if iri not in self._gone]
+            iris, digests, whens, sources = (
+                [column[i] for i in keep] for column in (iris, digests, whens, sources)
+            )
+        return {
+            "count": len(iris),
+            "iris": lines_of(iris),
+            "digests": lines_of(digests),
+            "loaded": lines_of(whens),
+            "sources": lines_of(sources),
+            "texts": lines_of([texts.get(iri) for iri in iris]),
+        }
 
 
 @dataclass(slots=True)
@@ -842,10 +997,11 @@ class _State:
     """What an embedded store holds, as its last load left it: the records of the metadata
     graph, the TriG block each graph was read from (SHA-256), and the counts of the report."""
 
-    records: dict[str, GraphRecord]
+    records: MutableMapping[str, GraphRecord]  # a dict, or _Records read from the state file
     texts: dict[str, str]
     quads: int | None
     triples: int | None
+    graphs: set[str] | None = None  # the store's named graphs, when the check made them known
 
 
 class EmbeddedStore(Store):
@@ -934,63 +1090,101 @@ class EmbeddedStore(Store):
 
     def _read_state(self) -> _State:
         saved = self._read_state_file()
-        if saved is not None:
-            # valid while the metadata graph records the same graphs loaded at the same times
-            rows = self.query(_STAMPS_QUERY).rows
-            stamps = {g.value: w.value for g, w in rows if g is not None and w is not None}
-            if len(stamps) == len(rows) and stamps == {g: r.loaded_at for g, r in saved.records.items()}:
-                return saved
+        if saved is not None and self._state_matches(saved):
+            records = saved.records
+            saved.graphs = {*(records.iris() if isinstance(records, _Records) else records), META_GRAPH}
+            return saved
         return _State(self.records(), {}, None, None)
+
+    def _state_matches(self, saved: _State) -> bool:
+        """Whether the metadata graph records as many loading times as the cache, the same
+        earliest and latest, and the store holds the cached graphs and the metadata graph.
+
+        Every load and update through this class deletes the cache before it writes; what this
+        catches is a store written otherwise (an older onisep-kg loading graphs records them at
+        a later time, or removes some)."""
+        try:
+            [(n, first, last)] = [
+                tuple(None if t is None else t.value for t in row)
+                for row in self._store.query(_STAMPS_SUMMARY_QUERY)
+            ]
+            [(graphs,)] = [tuple(t.value for t in row) for row in self._store.query(_GRAPH_COUNT_QUERY)]
+        except (OSError, ValueError, RuntimeError):
+            return False
+        records = saved.records
+        stamps = (
+            records.stamps() if isinstance(records, _Records) else [r.loaded_at for r in records.values()]
+        )
+        if not stamps:
+            return n == "0" and graphs == "0"
+        return (
+            n == str(len(stamps))
+            and first == min(stamps)  # type: ignore[type-var]
+            and last == max(stamps)  # type: ignore[type-var]
+            and graphs == str(len(stamps) + 1)
+        )
 
     def _read_state_file(self) -> _State | None:
         try:
-            doc = json.loads((self.path / STATE_FILE).read_text(encoding="utf-8"))
+            doc = json.loads((self.path / STATE_FILE).read_bytes())
             if not isinstance(doc, dict) or doc.get("version") != _STATE_VERSION:
                 return None
-            records: dict[str, GraphRecord] = {}
-            texts: dict[str, str] = {}
-            for iri, (digest, when, sources, text) in doc["graphs"].items():
-                records[iri] = GraphRecord(
-                    iri, str(digest), tuple(SourceFile(str(f), str(h)) for f, h in sources), str(when)
-                )
-                if text:
-                    texts[iri] = str(text)
-            return _State(records, texts, int(doc["quads"]), int(doc["triples"]))
+            n = int(doc["count"])
+            iris, digests, whens = (unlines(doc[k], n) for k in ("iris", "digests", "loaded"))
+            sources, texts = unlines(doc["sources"], n), unlines(doc["texts"], n)
+            if not (
+                len(digests) == len(whens) == len(sources) == len(texts) == n == len(set(iris))
+                and {str}.issuperset(map(type, iris))
+                and {str}.issuperset(map(type, digests))
+                and {str}.issuperset(map(type, whens))
+                and {str}.issuperset(map(type, sources))
+            ):
+                return None
+            records = _Records(iris, digests, whens, sources)
+            known = dict(zip(iris, texts, strict=True))  # (None: no text; get() gives None either way)
+            return _State(records, known, int(doc["quads"]), int(doc["triples"]))
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
 
     def _save_state(self, state: _State) -> None:
         if state.quads is None or state.triples is None:
             return
+        records = state.records
+        if not isinstance(records, _Records):
+            ordered = sorted(records.items())
+            records = _Records(
+                [iri for iri, _r in ordered],
+                [r.digest for _i, r in ordered],
+                [r.loaded_at or "" for _i, r in ordered],
+                [sources_key(r.sources) for _i, r in ordered],
+            )
         doc = {
             "version": _STATE_VERSION,
             "about": "onisep-kg load cache: what the metadata graph records, the counts, and the SHA-256 "
             "of the TriG block each graph was read from; safe to delete",
             "quads": state.quads,
             "triples": state.triples,
-            "graphs": {
-                iri: [
-                    r.digest,
-                    r.loaded_at,
-                    [[s.file_name, s.sha256] for s in r.sources],
-                    state.texts.get(iri),
-                ]
-                for iri, r in sorted(state.records.items())
-            },
+            **records.columns(state.texts),
         }
         target = self.path / STATE_FILE
         tmp = target.with_name(STATE_FILE + ".tmp")
         try:
-            tmp.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+            tmp.write_bytes(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
             os.replace(tmp, target)
         except OSError:
             with contextlib.suppress(OSError):
                 tmp.unlink()  # no cache: the next load reads the store instead
 
+    def known_records(self) -> dict[str, GraphRecord]:
+        """:meth:`records`, from the state cache when it is valid (after a load, always): what
+        the last load recorded of each graph, without reading the metadata graph."""
+        return dict(self._state().records)
+
     def _known_texts(self) -> dict[str, tuple[str, GraphRecord]]:
         """Per graph read from a TriG block: that block's SHA-256 and the graph's record."""
         state = self._state()
-        return {g: (text, state.records[g]) for g, text in state.texts.items() if g in state.records}
+        records = state.records
+        return {g: (text, records[g]) for g, text in state.texts.items() if text is not None and g in records}
 
     # -- loading --------------------------------------------------------------------------------
     def load(
@@ -999,14 +1193,51 @@ class EmbeddedStore(Store):
         with gc_paused():
             return self._load(graphs, remove_missing=remove_missing, now=now)
 
-    def _load(self, graphs: Iterable[GraphInput], *, remove_missing: bool, now: str | None) -> LoadReport:
+    def load_known(
+        self,
+        graphs: Iterable[tuple[str, str, str]],
+        make: Callable[[str], GraphInput],
+        *,
+        remove_missing: bool = True,
+        now: str | None = None,
+    ) -> LoadReport:
+        """:meth:`load` of graphs whose digest and sources the caller knows (an incremental ingest
+        keeps them): each given as ``(iri, digest, sources)``, the sources as :func:`sources_key`
+        writes them. A graph the store holds with that
+        digest and those sources is skipped with no object made for it; ``make(iri)`` gives the
+        :class:`GraphInput` of every other (whose data is read only if it must be written)."""
+        with gc_paused():
+            state = self._state()
+            records = state.records
+            present = state.graphs if state.graphs is not None else self._graph_names()
+            unchanged: list[str] = []
+            others: list[GraphInput] = []
+            if isinstance(records, _Records):
+                matches = records.fast_matches()
+            else:
+                matches = lambda iri, digest, key: _record_matches(records.get(iri), digest, key)  # noqa: E731
+            for iri, digest, sources in graphs:
+                if iri in present and matches(iri, digest, sources):
+                    unchanged.append(iri)
+                else:
+                    others.append(make(iri))
+            return self._load(others, remove_missing=remove_missing, now=now, unchanged=unchanged)
+
+    def _load(
+        self,
+        graphs: Iterable[GraphInput],
+        *,
+        remove_missing: bool,
+        now: str | None,
+        unchanged: Sequence[str] = (),
+    ) -> LoadReport:
         started = time.perf_counter()
         when = _canonical_datetime(now or _now())
         report = LoadReport()
         self._writing = False
         state = self._state()
         known = state.records
-        present = self._graph_names()
+        present = state.graphs if state.graphs is not None else self._graph_names()
         had_merge = self.has_merge()
         empty = not known and not present and not had_merge
         quads, triples = (0, 0) if empty else (state.quads, state.triples)
@@ -1017,16 +1248,30 @@ class EmbeddedStore(Store):
             )
             report.merge_rebuilt = True
             triples = None
-        records = dict(known)
+        records = known.copy()
         texts = dict(state.texts)
         cache_changed = False
         seen: set[str] = set()
         new: list[GraphInput] = []
+        seen.update(unchanged)  # known unchanged by the caller (load_known)
+        report.skipped.extend(unchanged)
         for graph in graphs:
             iri = graph.iri
             if iri in seen:
                 raise StoreError(f"the graph {iri} is given twice; expected one per source file")
             seen.add(iri)
+            record = known.get(iri)
+            if (
+                record is not None
+                and graph.digest == record.digest
+                and iri in present
+                and graph.sources == record.sources
+            ):  # known unchanged: neither its data nor its IRI and sources need a look
+                report.skipped.append(iri)
+                if isinstance(graph, _FileGraph) and graph.text is not None and texts.get(iri) != graph.text:
+                    texts[iri] = graph.text
+                    cache_changed = True
+                continue
             _check_graph_iri(iri)
             sources = graph.sources
             for s in sources:
@@ -1072,9 +1317,12 @@ class EmbeddedStore(Store):
                 report.quads_written += count
         if remove_missing:
             # Recorded graphs, and graphs in our graph namespace that no record describes (left
-            # by an interrupted load), that the input no longer has.
-            ours = {g for g in present if g.startswith(GRAPH_NAMESPACE) and g != META_GRAPH}
-            report.removed = sorted((set(known) | ours) - seen)
+            # by an interrupted load), that the input no longer has. (When the store's graphs
+            # were known from the records, there is none of the latter.)
+            recorded = set(known.iris()) if isinstance(known, _Records) else set(known)
+            if state.graphs is None:
+                recorded |= {g for g in present if g.startswith(GRAPH_NAMESPACE) and g != META_GRAPH}
+            report.removed = sorted(recorded - seen)
             for iri in report.removed:
                 self._begin_writes()
                 dq, dt = self._drop_graph(iri, exists=iri in present, recorded=iri in known)
@@ -1799,6 +2047,27 @@ def _parse_block(data: bytes, header: bytes, start: int, end: int, iri: str) -> 
     except SyntaxError:
         return None
     return _Parsed(lines) if lines else None
+
+
+def read_trig_block(header: bytes, block: bytes, iri: str, path: Path | str = "") -> GraphInput:
+    """One graph block of a TriG file as ``ingest`` writes it (``header``: the file's prefix
+    lines), read alone: a :class:`GraphInput` with the graph's digest, its sources (its own
+    PROV-O, as :func:`read_dataset` finds them) and its lines as ``data``. ``path`` names the
+    file in errors. What an incremental ingest keeps per graph, so that a later load reads
+    nothing of the graphs a store holds already (see ``pipeline.build.Manifest.graph_inputs``)."""
+    parsed = _parse_block(block, header, 0, len(block), iri)
+    if parsed is None:
+        raise StoreError(f"{path}: cannot read the graph {iri} in its block")
+    sources = _sources_of({iri: parsed}).get(iri)
+    if not sources:
+        raise StoreError(
+            f"{path}: the graph {iri} has no provenance (<graph> prov:wasDerivedFrom a source file "
+            "with okg:fileName and okg:sha256)"
+        )
+    first, *more = sources
+    return GraphInput(
+        iri, parsed, first.file_name, first.sha256, more_sources=tuple(more), digest=parsed.digest
+    )
 
 
 def _block_reader(

@@ -8,14 +8,12 @@ message and — through the mapper's source map — the fiche file and line it c
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pyshacl import Validator as _PyshaclValidator
-from pyshacl.graph_abstraction import DataGraph
-from pyshacl.shapes_graph import ShapesGraph
-from rdflib import RDF, Graph, Literal
+from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import BNode, Node
 
@@ -74,11 +72,60 @@ def load_shapes(shapes: Path | Sequence[Path] | Graph | None) -> Graph:
         paths = [shapes] if isinstance(shapes, Path) else list(shapes)
     graph = Graph(store="SimpleMemory")  # no context index: ~1.4x faster for pyshacl
     for path in paths:
+        if _parse_quickly(graph, path):
+            continue
         try:
             graph.parse(path, format="turtle")
         except Exception as exc:  # rdflib raises many kinds of parse errors
             raise ShapesError(f"cannot load the SHACL shapes {path}: {exc}") from exc
     return graph
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_PREFIX_LINE = re.compile(rb"(?:@prefix|PREFIX)[ \t]+([^:\s]*):")
+# What pyoxigraph's reading would not give back as rdflib's does: an explicit datatype (rdflib
+# tells "a" from "a"^^xsd:string), a language tag with capitals (pyoxigraph lower-cases it).
+_NOT_QUICK = re.compile(rb"\^\^|\"@[A-Za-z0-9-]*[A-Z]|'@[A-Za-z0-9-]*[A-Z]")
+
+
+def _parse_quickly(graph: Graph, path: Path) -> bool:
+    """Add the Turtle file ``path`` to ``graph`` as rdflib's parser would (the same triples, a
+    fresh blank node per label, the prefixes bound in the file's order), read by pyoxigraph:
+    about three times faster. False, with nothing added, for a file it cannot read that way
+    (then rdflib reads it, and reports its errors)."""
+    import pyoxigraph as ox
+
+    try:
+        data = Path(path).read_bytes()
+        if _NOT_QUICK.search(data):
+            return False
+        parser = ox.parse(data, format=ox.RdfFormat.TURTLE)
+        triples = list(parser)
+        prefixes = parser.prefixes
+    except (OSError, SyntaxError, ValueError):
+        return False
+    bnodes: dict[str, BNode] = {}
+
+    def term(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+        if isinstance(t, ox.NamedNode):
+            return URIRef(t.value)
+        if isinstance(t, ox.BlankNode):
+            node = bnodes.get(t.value)
+            if node is None:
+                node = bnodes[t.value] = BNode()
+            return node
+        if t.language:
+            return Literal(t.value, lang=t.language)
+        datatype = t.datatype.value
+        return Literal(t.value) if datatype == _XSD_STRING else Literal(t.value, datatype=URIRef(datatype))
+
+    graph.addN((term(q.subject), term(q.predicate), term(q.object), graph) for q in triples)
+    order = {
+        p.decode("utf-8", "replace"): i for i, p in reversed(list(enumerate(_PREFIX_LINE.findall(data))))
+    }
+    for prefix in sorted(prefixes, key=lambda p: order.get(p, len(order))):
+        graph.bind(prefix, prefixes[prefix])
+    return True
 
 
 def shape_name(shapes_graph: Graph, shape: Node) -> str:
@@ -95,6 +142,8 @@ class Validator:
     """pyshacl over one graph at a time, with the shapes compiled once."""
 
     def __init__(self, shapes: Path | Sequence[Path] | Graph | None = None) -> None:
+        from pyshacl.shapes_graph import ShapesGraph  # pyshacl is imported when it is used
+
         self.shapes_graph = load_shapes(shapes)
         self._compiled = ShapesGraph(self.shapes_graph)
         self._compiled.shapes  # noqa: B018  (harvests and caches the shapes once)
@@ -110,6 +159,9 @@ class Validator:
 
     def validate(self, graph: Graph | TripleSet, source_map: SourceMap) -> list[Finding]:
         """Validate ``graph``; every finding is located through ``source_map``."""
+        from pyshacl import Validator as _PyshaclValidator
+        from pyshacl.graph_abstraction import DataGraph
+
         validator = _PyshaclValidator(
             DataGraph.from_rdflib(graph if isinstance(graph, Graph) else graph.to_graph()),
             shacl_graph=self.shapes_graph,
@@ -125,6 +177,9 @@ class Validator:
         Much faster than one run per graph for thousands of small graphs. Each finding is located
         through the source map of the first graph that emitted its focus node.
         """
+        from pyshacl import Validator as _PyshaclValidator
+        from pyshacl.graph_abstraction import DataGraph
+
         if not graphs:
             return []
         union = Graph()

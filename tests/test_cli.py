@@ -200,7 +200,9 @@ def test_ingest_three_fiches_prints_the_summary_and_writes_the_files(at_tmp: Pat
     assert result.exit_code == 0, result.output
     out = at_tmp / "out"
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    cache = [f".onisep-kg/{name}" for name in ("manifest.json", "referentials.json", "triples.bin")]
+    cache = [
+        f".onisep-kg/{name}" for name in ("distinct.bin", "manifest.json", "referentials.json", "triples.bin")
+    ]
     assert written == sorted(
         ["onisep-kg.jsonld", "onisep-kg.trig", "onisep-kg.ttl", "report.json", *cache]
         + [f"metiers/{m}{ext}" for m in THREE for ext in (".jsonld", ".ttl")]

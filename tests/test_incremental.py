@@ -8,19 +8,31 @@ compares every output byte with a run from scratch (``incremental=False``) into 
 from __future__ import annotations
 
 import json
+import random
 import shutil
+import subprocess
+import sys
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
-from pipeline import resources
-from pipeline.build import CACHE_DIR, MANIFEST_NAME
+from pipeline import build, resources
+from pipeline import store as store_module
+from pipeline.build import CACHE_DIR, MANIFEST_NAME, DistinctTriples, FileHashes, Manifest
 from pipeline.ingest import IngestReport, Pipeline, ingest
+from pipeline.run import ingest_and_load
+from pipeline.serialize import turtle_head
+from pipeline.store import EmbeddedStore, load_ingest_output
 
 METIERS = resources.metier_fiches_dir()
 SAMPLE = sorted(p for p in METIERS.glob("MET.*.md"))[:40]
 EDITED = "MET.102"
+GRAPH_BASE = "https://w3id.org/onisep-kg/id/graph/metier/"
 
 
 def outputs(out: Path) -> dict[str, bytes]:
@@ -165,8 +177,8 @@ def test_a_damaged_output_or_manifest_means_a_run_from_scratch(
     (out / CACHE_DIR / MANIFEST_NAME).write_text("{not json", encoding="utf-8")
     assert _run(fiches, out, pipeline).reused_fiches == 0
     _same_as_from_scratch(fiches, out, tmp_path, pipeline)
-    manifest = json.loads((out / CACHE_DIR / MANIFEST_NAME).read_text(encoding="utf-8"))
-    assert len(manifest["fiches"]) == len(SAMPLE)
+    manifest = Manifest.load(out)
+    assert manifest is not None and len(manifest.fiches) == len(SAMPLE)
 
 
 def test_a_deleted_per_fiche_file_is_written_again(fiches: Path, tmp_path: Path, pipeline: Pipeline) -> None:
@@ -200,3 +212,253 @@ def test_one_edited_fiche_of_the_whole_corpus_gives_the_bytes_of_a_full_run(
     scratch = tmp_path / "scratch"
     ingest([folder], scratch, pipeline=pipeline, incremental=False)
     assert outputs(out) == outputs(scratch)
+
+
+# -- the distinct triples, counted from hashes --------------------------------------------------
+def _random_graphs(rng: random.Random, n: int, shared: list[int]) -> list[bytes]:
+    """Graphs' hash chunks: each graph's own hashes and some of ``shared`` (distinct within a graph)."""
+    graphs = []
+    for _ in range(n):
+        own = {rng.getrandbits(64) for _ in range(rng.randrange(0, 60))}
+        own |= set(rng.sample(shared, rng.randrange(0, min(20, len(shared) + 1))))
+        graphs.append(array("Q", sorted(own)).tobytes())
+    return graphs
+
+
+def _pieces(graphs: list[bytes]) -> Iterator[array[int]]:
+    for chunk in graphs:
+        yield array("Q", chunk)
+
+
+def _expected(graphs: list[bytes]) -> Counter[int]:
+    return Counter(h for chunk in graphs for h in array("Q", chunk))
+
+
+def _read_distinct(path: Path) -> tuple[list[int], list[int]]:
+    data = path.read_bytes()
+    n = int.from_bytes(data[8:16], sys.byteorder)
+    keys, counts = array("Q"), array("I")
+    keys.frombytes(data[16 : 16 + 8 * n])
+    counts.frombytes(data[16 + 8 * n :])
+    return list(keys), list(counts)
+
+
+def test_distinct_triples_counted_from_scratch_in_buckets_and_spilled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(5)
+    shared = [rng.getrandbits(64) for _ in range(300)]
+    graphs = _random_graphs(rng, 400, shared)
+    monkeypatch.setattr(build, "_SPILL_AT", 1000)  # buckets go to the temporary file many times
+    counter = DistinctTriples(tmp_path / "distinct.bin", previous=False)
+    assert counter.write(lambda: _pieces(graphs)) == len(_expected(graphs))
+    counter.commit()
+    keys, counts = _read_distinct(tmp_path / "distinct.bin")
+    expected = _expected(graphs)
+    assert keys == sorted(expected) and counts == [expected[k] for k in keys]
+
+
+def test_distinct_triples_counted_again_from_the_difference(tmp_path: Path) -> None:
+    """Graphs replaced, removed and added: the count of the difference equals a count from
+    scratch, and so does the file it leaves (hashes sorted, how many graphs hold each)."""
+    rng = random.Random(7)
+    shared = [rng.getrandbits(64) for _ in range(300)]
+    graphs = _random_graphs(rng, 300, shared)
+    path = tmp_path / "distinct.bin"
+    first = DistinctTriples(path, previous=False)
+    first.write(lambda: _pieces(graphs))
+    first.commit()
+    for round_ in range(4):
+        changed = rng.sample(range(len(graphs)), 6)
+        counter = DistinctTriples(path, previous=True)
+        new = list(graphs)
+        for i in changed:
+            counter.drop(graphs[i])
+            if round_ % 2 or i % 3:  # replaced (else removed)
+                new[i] = _random_graphs(rng, 1, shared)[0]
+                counter.add(new[i])
+            else:
+                new[i] = b""
+        for extra in _random_graphs(rng, 3, shared):  # added
+            counter.add(extra)
+            new.append(extra)
+        graphs = [g for g in new if g]
+        n = counter.write(lambda g=graphs: pytest.fail("the difference was enough"))  # type: ignore[misc]
+        counter.commit()
+        expected = _expected(graphs)
+        assert n == len(expected)
+        keys, counts = _read_distinct(path)
+        assert keys == sorted(expected) and counts == [expected[k] for k in keys]
+
+
+def test_a_distinct_file_that_does_not_match_the_difference_is_counted_again(tmp_path: Path) -> None:
+    path = tmp_path / "distinct.bin"
+    graphs = _random_graphs(random.Random(1), 50, [])
+    first = DistinctTriples(path, previous=False)
+    first.write(lambda: _pieces(graphs))
+    first.commit()
+    counter = DistinctTriples(path, previous=True)
+    counter.drop(array("Q", [12345]).tobytes())  # a hash no graph held
+    assert counter.write(lambda: _pieces(graphs)) == len(_expected(graphs))
+
+
+# -- what a re-run reads ------------------------------------------------------------------------
+def test_an_unchanged_tree_is_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    for name in ("a.txt", "sub/b.txt", "sub/c.txt"):
+        (tree / name).write_text(name, encoding="utf-8")
+    first = FileHashes()
+    digest = first.of_tree(tree)
+    again = FileHashes(first.seen)
+    monkeypatch.setattr(build, "file_sha256", lambda path: pytest.fail(f"{path} read again"))
+    assert again.of_tree(tree) == digest
+    monkeypatch.undo()
+    (tree / "sub" / "b.txt").write_text("changed", encoding="utf-8")
+    assert FileHashes(first.seen).of_tree(tree) != digest
+    assert FileHashes().of_tree(tree) == FileHashes(first.seen).of_tree(tree)
+
+
+def test_the_manifest_round_trips_and_a_damaged_one_is_ignored(
+    fiches: Path, tmp_path: Path, pipeline: Pipeline
+) -> None:
+    out = tmp_path / "out"
+    _run(fiches, out, pipeline)
+    manifest = Manifest.load(out)
+    assert manifest is not None and len(manifest.graphs) == len(SAMPLE)
+    manifest.save(out)
+    again = Manifest.load(out)
+    assert again is not None
+    assert again.fiches == manifest.fiches
+    assert again.graphs.to_json() == manifest.graphs.to_json()
+    path = out / CACHE_DIR / MANIFEST_NAME
+    data = json.loads(path.read_bytes())
+    data["graphs"]["iris"] = data["graphs"]["iris"].rsplit("\n", 1)[0]  # a column shorter than the others
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert Manifest.load(out) is None
+
+
+def test_an_edit_after_a_store_load_reads_only_the_changed_graph(
+    fiches: Path, tmp_path: Path, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ingest --store: the first load leaves each graph's digest and sources in the manifest;
+    after an edit, the store is handed them and reads the changed graph's block alone. Its
+    content is that of a store loaded from scratch with the same TriG."""
+    out, store_dir = tmp_path / "out", tmp_path / "store"
+    with EmbeddedStore(store_dir) as store:
+        _report, first = ingest_and_load([fiches], out, store, pipeline=pipeline, with_referentials=False)
+    assert first.loaded and not first.skipped
+    manifest = Manifest.load(out)
+    assert manifest is not None and manifest.has_digests
+    _edit(fiches, EDITED, "- une ligne de plus\n")
+    read: list[str] = []
+    real = store_module.read_trig_block
+
+    def spy(header: bytes, block: bytes, iri: str, path: Path | str = "") -> store_module.GraphInput:
+        read.append(iri)
+        return real(header, block, iri, path)
+
+    monkeypatch.setattr(store_module, "read_trig_block", spy)
+    with EmbeddedStore(store_dir) as store:
+        report, loaded = ingest_and_load([fiches], out, store, pipeline=Pipeline(), with_referentials=False)
+    edited = f"{GRAPH_BASE}{EDITED}"
+    assert loaded.replaced == [edited] and len(loaded.skipped) == len(SAMPLE) - 1
+    assert set(read) == {edited}  # its digest (in the ingest), its triples (in the store)
+    assert report.manifest is not None and report.manifest.has_digests
+    monkeypatch.undo()
+    with EmbeddedStore(store_dir) as store:
+        incremental = set(store.oxigraph)
+        meta = store.known_records()
+    with EmbeddedStore(tmp_path / "scratch") as store:
+        load_ingest_output(out, store)
+        scratch = set(store.oxigraph)
+        records = store.records()
+    when = ox.NamedNode("http://purl.org/dc/terms/modified")
+    assert {q for q in incremental if q.predicate != when} == {q for q in scratch if q.predicate != when}
+    assert {g: (r.digest, r.sources) for g, r in meta.items()} == {
+        g: (r.digest, r.sources) for g, r in records.items()
+    }
+
+
+def test_graphs_copied_in_runs_keep_their_places(fiches: Path, tmp_path: Path, pipeline: Pipeline) -> None:
+    """Two edits apart: the graphs between and around them are copied as ranges, and every
+    graph's place in the manifest is where its chunk lies in each new file, as in a run from
+    scratch."""
+    out = tmp_path / "out"
+    _run(fiches, out, pipeline)
+    _edit(fiches, "MET.105", "- encore une\n")
+    _edit(fiches, EDITED, "- et une autre\n")
+    assert _run(fiches, out, Pipeline()).reused_fiches == len(SAMPLE) - 2
+    _same_as_from_scratch(fiches, out, tmp_path, pipeline)
+    mine, scratch = Manifest.load(out), Manifest.load(tmp_path / "scratch")
+    assert mine is not None and scratch is not None
+    assert list(mine.graphs) == list(scratch.graphs)
+    for name, fmt in [("onisep-kg.ttl", "ttl"), ("onisep-kg.jsonld", "jsonld"), ("onisep-kg.trig", "trig")]:
+        data = (out / name).read_bytes()
+        for iri in mine.graphs:
+            assert mine.graphs.span(iri, fmt) == scratch.graphs.span(iri, fmt)
+            start, length = mine.graphs.span(iri, fmt)  # type: ignore[misc]
+            if fmt == "trig":
+                store_module.read_trig_block(turtle_head(), data[start : start + length], iri)
+    assert mine.graphs.numbers == scratch.graphs.numbers
+
+
+# -- start-up: what a run imports ---------------------------------------------------------------
+def test_the_command_line_imports_neither_pyshacl_nor_the_store_nor_the_referentials() -> None:
+    code = (
+        "import sys, pipeline.cli; "
+        "print(sorted(m for m in ('pyshacl', 'pipeline.store', 'pipeline.referential_graphs', "
+        "'pipeline.mapper', 'pipeline.shacl_fast') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_native_engine_compares_numbers_as_pyshacl_does() -> None:
+    from pyshacl.consts import XSD_WHOLE_INTEGERS
+    from pyshacl.rdfutil.compare import compare_literal as reference
+    from rdflib import XSD, Literal
+
+    from pipeline import shacl_fast
+
+    assert shacl_fast.XSD_WHOLE_INTEGERS == XSD_WHOLE_INTEGERS
+    values = [
+        Literal(0),
+        Literal(-3),
+        Literal(Decimal("2.50")),
+        Literal("7", datatype=XSD.nonNegativeInteger),
+        Literal("01", datatype=XSD.integer),
+        Literal("1.0", datatype=XSD.decimal),
+        Literal(2.5),
+        Literal(float("nan")),
+        Literal("x"),
+        Literal(True),
+        Literal("2024-01-01", datatype=XSD.date),
+    ]
+    for a in values:
+        for b in values:
+            try:
+                expected: object = reference(a, b)
+            except Exception as exc:  # noqa: BLE001 (the same error, whatever it is)
+                expected = type(exc)
+            try:
+                got: object = shacl_fast.compare_literal(a, b)
+            except Exception as exc:  # noqa: BLE001
+                got = type(exc)
+            assert got == expected, (a, b)
+
+
+def test_shapes_read_by_pyoxigraph_are_the_graph_rdflib_reads() -> None:
+    from rdflib import Graph, Literal
+    from rdflib.compare import isomorphic
+
+    from pipeline.validate import load_shapes
+
+    quick = load_shapes(None)
+    slow = Graph(store="SimpleMemory")
+    for path in resources.shapes_files():
+        slow.parse(path, format="turtle")
+    assert isomorphic(quick, slow)
+    assert list(quick.namespaces()) == list(slow.namespaces())
+    literals = sorted(repr(o) for o in slow.objects() if isinstance(o, Literal))
+    assert sorted(repr(o) for o in quick.objects() if isinstance(o, Literal)) == literals
