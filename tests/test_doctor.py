@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from conftest import MET_799, METIERS, ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline import resources
 from pipeline.cli import main
@@ -31,12 +33,15 @@ from pipeline.doctor import (
     DoctorReferentials,
     DoctorReport,
     Problem,
+    check_record,
     doctor,
     load_doctor_referentials,
     route_level,
 )
+from pipeline.errors import InputError
 from pipeline.ingest import display_path
 from pipeline.levels import level_of
+from pipeline.parse import parse_metier
 
 # What the shipped corpus holds, each warning read against its fiche and referential by hand.
 CORPUS_COUNTS = {
@@ -395,6 +400,63 @@ def test_a_fiche_that_does_not_parse_is_an_error_and_the_others_are_checked(
         ("missing.md", None, UNREADABLE, ERROR),
     ]
     assert report.problems[0].message == "expected '**ID:** MET.<n>', found '799'"
+
+
+# -- any values: the checks agree with an independent oracle, and never crash -----------------
+HOT_LINER = MET_799.read_text(encoding="utf-8")
+
+
+def _checked(text: str, refs: DoctorReferentials) -> list[Problem]:
+    return check_record(parse_metier(text.encode("utf-8"), "MET.799_hot_liner.md"), refs)
+
+
+@settings(max_examples=150, deadline=None)
+@given(low=st.integers(0, 10**6), high=st.integers(0, 10**6))
+def test_any_salary_range_is_reported_exactly_when_upside_down(
+    refs: DoctorReferentials, low: int, high: int
+) -> None:
+    text = HOT_LINER.replace("A partir de 1801 euros", f"Entre {low} et {high} euros")
+    kinds = [(p.kind, p.line) for p in _checked(text, refs)]
+    assert kinds == ([(SALARY_RANGE, 72)] if low > high else [])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    minimum=st.integers(0, 12),
+    route=st.integers(0, 12),
+    spelling=st.sampled_from(["bac + {}", "bac+{}", "Bac + {}", "bac +{}", "bac+ {}", "bac\xa0+\xa0{}"]),
+)
+def test_any_route_is_below_exactly_when_its_level_is(
+    refs: DoctorReferentials, minimum: int, route: int, spelling: str
+) -> None:
+    """Whatever the years and however they are spelt, a route is reported iff its level (the
+    mapper's level_of) is below the minimum's."""
+    text = HOT_LINER.replace(
+        "**Niveau d'accès minimum:** bac + 2", f"**Niveau d'accès minimum:** {spelling.format(minimum)}"
+    ).replace("            Niveau bac + 2\n", f"            Niveau {spelling.format(route)}\n")
+    routes = [p.line for p in _checked(text, refs) if p.kind == ROUTE_BELOW]
+    floor = level_of(f"bac + {minimum}")
+    assert floor is not None
+    expected = [88] if level_of(f"bac + {route}") < floor else []  # type: ignore[operator]
+    expected += [96] if level_of("bac + 3") < floor else []  # type: ignore[operator]  # the fiche's other route
+    assert routes == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(line=st.integers(1, 120), junk=st.text(st.characters(blacklist_categories=("Cs",)), max_size=60))
+def test_any_inserted_line_never_breaks_the_check(refs: DoctorReferentials, line: int, junk: str) -> None:
+    """A line of anything, anywhere: the fiche is checked or refused with a ParseError, and each
+    warning points inside the fiche."""
+    lines = HOT_LINER.split("\n")
+    lines.insert(line, junk)
+    text = "\n".join(lines)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # as the parser reads them
+    try:
+        problems = _checked(text, refs)
+    except InputError as exc:
+        assert exc.line is not None and 1 <= exc.line <= len(lines)
+        return
+    assert all(p.line is not None and 1 <= p.line <= len(lines) for p in problems)
 
 
 # -- the command line ---------------------------------------------------------------------------
