@@ -42,7 +42,7 @@ from typing import Any
 from . import resources
 from .errors import InputError
 from .ingest import collect_fiches, default_inputs, display_path
-from .levels import LEVELS, level_of
+from .levels import level_of
 from .parse import parse_metier
 from .records import MetierRecord
 
@@ -203,7 +203,7 @@ def _read(path: Path) -> bytes:
 
 # -- levels -------------------------------------------------------------------------------------
 def _niveau(number: int) -> str:
-    return f"niveau {LEVELS[number].number}"
+    return f"niveau {number}"
 
 
 def _quote(text: str, limit: int = 80) -> str:
