@@ -303,3 +303,49 @@ def validate_command(files: tuple[Path, ...], use_pyshacl: bool) -> None:
     elif findings:
         click.echo(_tally(findings))
     sys.exit(EXIT_UNUSABLE if unusable else EXIT_FAILED if violations else EXIT_OK)
+
+
+@main.command("doctor")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="Also exit 1 when a warning is found.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one line per problem, then a summary; json: a list of {kind, severity, file, line, message}.",
+)
+def doctor_command(paths: tuple[Path, ...], strict: bool, output_format: str) -> None:
+    """Report the fiches whose data contradict each other (PATH: files or folders of *.md).
+
+    With no PATH, checks the corpus shipped in seeds/onisep-fiches/metiers/. Each warning is
+    printed as [WARNING] [file:line] message (kind): a recommended formation below the minimum
+    access level, an access route below it, a salary range whose minimum is above its maximum,
+    a ROME code absent from ROME v4.60, a FOR id or ROME code given twice. A fiche that cannot
+    be read is an [ERROR]; the others are still checked. Exit code: 0 no error (warnings alone
+    do not fail, unless --strict), 1 a fiche could not be read (or, with --strict, a warning),
+    2 the run could not start (a referential unreadable).
+    """
+    from .doctor import KINDS, doctor
+
+    try:
+        report = doctor(list(paths) or None)
+    except OnisepKgError as exc:
+        _fail(str(exc))
+        return
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps([p.to_json() for p in report.problems], ensure_ascii=False, indent=2))
+    else:
+        for problem in report.problems:
+            click.echo(problem.format())
+        counts = report.counts()
+        warnings, errors = len(report.warnings), len(report.errors)
+        click.echo(f"fiches: {report.checked} checked, {errors} unreadable; {_plural(warnings, 'warning')}")
+        width = max(len(kind) for kind in KINDS)
+        for kind in KINDS:
+            click.echo(f"  {kind:<{width}}  {counts[kind]:>5}")
+    failed = bool(report.errors) or (strict and bool(report.warnings))
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)

@@ -60,7 +60,15 @@ def test_help_lists_the_commands() -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "Usage: onisep-kg [OPTIONS] COMMAND [ARGS]..."
     commands = lines[lines.index("Commands:") + 1 :]
-    assert [line.split()[0] for line in commands] == ["ingest", "links", "load", "query", "serve", "validate"]
+    assert [line.split()[0] for line in commands] == [
+        "doctor",
+        "ingest",
+        "links",
+        "load",
+        "query",
+        "serve",
+        "validate",
+    ]
     options = lines[lines.index("Options:") + 1 : lines.index("Commands:")]
     assert any(line.strip().startswith("--version") for line in options)
     assert any(line.strip().startswith("-h, --help") for line in options)
