@@ -257,6 +257,10 @@ class _MetierParser:
             self.issue(item.line, message, item.text)
 
     def _field(self, record: MetierRecord, f: _Field) -> None:
+        if f.value and f.key in (F_NAMES, F_ROME, F_STATUSES):  # kept, not dropped: nothing is lost
+            self.issue(
+                f.line, f"unexpected text after '**{f.key}:**'; expected its values as '- ' items", f.value
+            )
         if f.key == F_ID:
             self._keep_items(f.items, "unexpected list item under '**ID:**'")
         elif f.key == F_NAMES:
