@@ -543,9 +543,22 @@ STRUCTURE = [
     "- ",
     "            ",
 ]
-# Runs that the parser's patterns could backtrack on, repeated to make a long line.
+# A long line for each pattern of the parser, in the context where the parser applies it: an
+# anchor line it goes after (None: anywhere) and its start; then a run that the pattern could
+# backtrack on, repeated, and an end.
+LONG_CONTEXTS = [
+    (None, ""),
+    (None, "**"),  # FIELD_RE
+    (None, "#"),  # HEADING_RE
+    ("**Appellations:**", "- Féminin"),  # GENDER_RE
+    ("## Formations recommandées", "- x"),  # the formation's "(ID: FOR.<n>)"
+    ("### Salaire du débutant", INDENT + "A partir de 1"),  # SALARY_PATTERNS
+    ("### Salaire du débutant", INDENT + "Entre 1"),
+    ("### Salaire du débutant", INDENT + "1"),
+    ("## Accès au métier", INDENT + "Niveau"),  # ROUTE_RE
+]
 LONG_UNITS = [" ", "1 ", "\u00a0", "(ID: ", "(ID: FOR.1", "#", "- ", "**", "a", "é", ":", "1"]
-LONG_PREFIXES = ["", "- ", "**Clé:** ", INDENT, "### ", "A partir de 1", "Entre 1", "- Féminin:", "Niveau"]
+LONG_SUFFIXES = ["", "x", " euros", ")", "(ID: FOR.1)", ":**"]
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -636,12 +649,15 @@ def _latin1(draw: Any, data: bytes) -> bytes:
 
 
 def _long_line(draw: Any, data: bytes) -> bytes:
-    """A line of up to 300,000 characters made of a run a pattern could backtrack on."""
+    """A line of up to 300,000 characters made of a run a pattern could backtrack on, where
+    that pattern reads it."""
+    anchor, prefix = draw(st.sampled_from(LONG_CONTEXTS))
     unit = draw(st.sampled_from(LONG_UNITS))
-    line = draw(st.sampled_from(LONG_PREFIXES)) + unit * draw(st.integers(1, 300_000 // len(unit)))
-    line += draw(st.sampled_from(["", "x", " euros", ")", "(ID: FOR.1)"]))
+    length = draw(st.sampled_from([300_000, 100_000, 1_000, 10]))
+    line = prefix + unit * (length // len(unit)) + draw(st.sampled_from(LONG_SUFFIXES))
     lines = _lines(data)
-    lines.insert(_at(draw, lines), line.encode("utf-8"))
+    after = [i for i, raw in enumerate(lines) if anchor and raw.strip().startswith(anchor.strip().encode())]
+    lines.insert(after[0] + 1 if after else _at(draw, lines), line.encode("utf-8"))
     return b"\n".join(lines)
 
 

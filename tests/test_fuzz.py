@@ -302,3 +302,16 @@ def test_mutated_fiches_beside_good_ones_the_ingest_goes_on_and_writes_the_good(
         assert len({q.triple for q in whole}) == report.graph_triples
         listed = json.loads((out / "report.json").read_text(encoding="utf-8"))
         assert listed["failed"] == len(report.failures)
+
+
+def test_the_inline_value_of_a_block_field_is_kept_as_an_issue() -> None:
+    # found by the "insert-chars" mutation: "**Codes ROME:**\x01" lost its "\x01"; so would
+    # "**Codes ROME:** I1401" its code (a block field's values are its "- " items)
+    text = "# t\n**ID:** MET.1\n**Appellations:** hot liner\n- Féminin: a\n**Codes ROME:** I1401\n- I1402\n"
+    record = parse_metier(text.encode(), "in/inline.md")
+    assert [i.text for i in record.rome_codes] == ["I1402"]
+    assert [(i.line, i.text) for i in record.issues] == [(3, "hot liner"), (5, "I1401")]
+    assert record.issues[1].message == (
+        "unexpected text after '**Codes ROME:**'; expected its values as '- ' items"
+    )
+    check_outcome(("ok", record), text.encode(), "in/inline.md")
