@@ -14,7 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -234,7 +234,9 @@ def _refused_link(link: Path, root: str, follow: bool) -> Failure | None:
     it leads to nothing, or outside the folder (unless ``follow``); None when it is followed."""
     target = os.path.realpath(link)
     if not os.path.exists(target):
-        return Failure(display_path(link), None, f"symlink to {os.readlink(link)}, which does not exist")
+        with suppress(OSError):
+            target = os.readlink(link)  # as written in the link
+        return Failure(display_path(link), None, f"symlink to {target}, which does not exist")
     if follow or os.path.commonpath([root, target]) == root:
         return None
     return Failure(

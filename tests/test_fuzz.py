@@ -17,8 +17,9 @@
   fiches go through the real ``ingest()`` beside good ones: the run goes on and writes them.
 
 Budget: a fixed seed (``derandomize=True``, no example database) and a bounded number of
-examples, so the default ``pytest`` run is reproducible and takes about a minute here. For a
-longer run, set ``ONISEP_KG_FUZZ_EXAMPLES`` (the examples of each property test)::
+examples, so the default ``pytest`` run is reproducible and takes well under two minutes here.
+For a longer run, set ``ONISEP_KG_FUZZ_EXAMPLES`` (the examples of each property test; the
+ingest test takes one for 200)::
 
     ONISEP_KG_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz.py --hypothesis-show-statistics
 
@@ -62,13 +63,14 @@ EXAMPLES = int(os.environ.get("ONISEP_KG_FUZZ_EXAMPLES", "0"))
 SEED = os.environ.get("ONISEP_KG_FUZZ_SEED")
 
 
-def fuzz_settings(examples: int) -> Any:
-    """The fixed seed and budget of the default run; ``ONISEP_KG_FUZZ_EXAMPLES`` sets the
-    number of examples, ``ONISEP_KG_FUZZ_SEED`` a seed of one's own."""
+def fuzz_settings(examples: int, *, share: int = 1) -> Any:
+    """The fixed seed and budget of the default run. ``ONISEP_KG_FUZZ_EXAMPLES`` raises the
+    number of examples (divided by ``share`` for a slow test); ``ONISEP_KG_FUZZ_SEED`` draws
+    examples of a seed of one's own instead of the fixed ones."""
 
     def decorate(test: Any) -> Any:
         test = settings(
-            max_examples=EXAMPLES or examples,
+            max_examples=max(EXAMPLES // share, examples) if EXAMPLES else examples,
             derandomize=SEED is None,
             database=None,
             deadline=None,  # the worker's budget detects a hang; a slow shared machine is not one
@@ -213,7 +215,7 @@ LONG = 1_000_000  # characters: minutes, at least, for the quadratic patterns; a
     ("line", "check"),
     [
         # a formation item: "^(?P<label>.*?)\s*\(ID:…" shared the spaces between its lazy label
-        # and its \s*; 8,000 spaces took 0.13 s, a million would take over two hours
+        # and its \s*: 8,000 spaces took 0.13 s, 100,000 about 20 s, a million over half an hour
         pytest.param(
             "- x" + " " * LONG + "(ID: FOR.1)",
             lambda r: [(f.label, f.formation_id) for f in r.formations] == [("x", "FOR.1")],
@@ -269,7 +271,7 @@ def _real(met_id: str) -> Path:
 OTHERS = [p for p in FICHES if not p.name.startswith(tuple(f"{m}_" for m in GOOD))]
 
 
-@fuzz_settings(4)
+@fuzz_settings(4, share=200)  # (an ingest takes about half a second)
 @given(cases=st.lists(mutated_fiches(OTHERS), min_size=2, max_size=4))
 def test_mutated_fiches_beside_good_ones_the_ingest_goes_on_and_writes_the_good(
     pipeline: Pipeline, cases: list[tuple[str, tuple[str, ...], bytes]]
