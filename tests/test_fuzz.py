@@ -51,7 +51,7 @@ from fiche_strategies import (
     mutated_fiches,
     render_metier,
 )
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from pipeline.ingest import Pipeline, display_path, ingest
@@ -75,6 +75,8 @@ def fuzz_settings(examples: int, *, share: int = 1) -> Any:
             database=None,
             deadline=None,  # the worker's budget detects a hang; a slow shared machine is not one
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+            # no "explain" phase: it re-runs the failing case many times, 20 s each if it hangs
+            phases=[p for p in Phase if p != Phase.explain],
         )(test)
         return seed(int(SEED))(test) if SEED is not None else test
 
