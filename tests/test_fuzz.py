@@ -110,7 +110,7 @@ def test_every_shipped_fiche_rendered_back_parses_to_the_same_record(style: int)
         _round_trip(parse_metier(path.read_bytes(), str(path)), style)
 
 
-@fuzz_settings(300)
+@fuzz_settings(500)
 @given(record=metier_records(), style=st.integers(0, 5))
 def test_a_drawn_record_rendered_parses_back_to_the_same_record(record: MetierRecord, style: int) -> None:
     _round_trip(record, style)
@@ -181,7 +181,7 @@ def _parse_checked(worker: ParseWorker, name: str, mutations: tuple[str, ...], d
 
 
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
-@fuzz_settings(30)
+@fuzz_settings(50)
 @given(data=st.data())
 def test_each_mutation_of_real_fiches_parses_or_fails_as_documented(
     worker: ParseWorker, mutation: str, data: st.DataObject
@@ -191,7 +191,7 @@ def test_each_mutation_of_real_fiches_parses_or_fails_as_documented(
     _parse_checked(worker, path.name, (mutation,), mutated)
 
 
-@fuzz_settings(400)
+@fuzz_settings(800)
 @given(case=mutated_fiches())
 def test_mixed_mutations_of_real_fiches_parse_or_fail_as_documented(
     worker: ParseWorker, case: tuple[str, tuple[str, ...], bytes]
