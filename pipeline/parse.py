@@ -39,8 +39,9 @@ GENDER_RE = re.compile(r"^(?P<gender>Féminin|Masculin)\s*:\s*(?P<form>.*)$")
 # The "(ID: FOR.<n>)" that ends a formation item; the label is what precedes it. (Not one
 # "^(?P<label>.*?)\s*\(ID:…" pattern: its lazy label and the \s* after it share the spaces, and a
 # long run of them made it quadratic: 20 s on a line of 100,000 spaces, half an hour on 1 MB.)
-FORMATION_ID_RE = re.compile(r"\(ID:\s*(?P<id>FOR\.\d+)\)$")
-MET_ID_RE = re.compile(r"^MET\.\d+$")
+FORMATION_ID_RE = re.compile(r"\(ID:\s*(?P<id>FOR\.[0-9]+)\)$")
+# ASCII digits: \d is any Unicode digit, and "MET.٧٩٩" would name files and IRIs of its own.
+MET_ID_RE = re.compile(r"^MET\.[0-9]+$")
 ROUTE_RE = re.compile(r"^Niveau\b", re.IGNORECASE)
 
 # Section titles with a structure of their own.

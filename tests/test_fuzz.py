@@ -319,3 +319,17 @@ def test_the_inline_value_of_a_block_field_is_kept_as_an_issue() -> None:
         "unexpected text after '**Codes ROME:**'; expected its values as '- ' items"
     )
     check_outcome(("ok", record), text.encode(), "in/inline.md")
+
+
+@pytest.mark.parametrize("digits", ["٧٩٩", "７９９", "7٩9"])
+def test_ids_are_made_of_ascii_digits(digits: str) -> None:
+    # "\d" took any Unicode digit: "MET.٧٩٩" was ingested, as files "MET.٧٩٩.ttl" and an IRI of
+    # its own, beside the shapes' violation
+    data = _real("MET.799").read_bytes().replace(b"**ID:** MET.799\n", f"**ID:** MET.{digits}\n".encode())
+    with pytest.raises(Exception) as caught:
+        parse_metier(data, "in/digits.md")
+    assert type(caught.value).__name__ == "ParseError" and caught.value.line == 2
+    assert caught.value.message == f"expected '**ID:** MET.<n>', found 'MET.{digits}'"
+    text = f"# t\n**ID:** MET.1\n## Formations recommandées\n- BTS (ID: FOR.{digits})\n"
+    record = parse_metier(text.encode(), "in/digits.md")
+    assert record.formations == [] and [i.text for i in record.issues][-1] == f"BTS (ID: FOR.{digits})"
