@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import __version__
-from .errors import OnisepKgError
+from .errors import InputError, OnisepKgError
 from .ingest import (
     IngestReport,
     Pipeline,
@@ -22,6 +22,7 @@ from .ingest import (
     ingest,
     survey_fiches,
 )
+from .parse import read_fiche
 from .progress import Progress
 from .validate import Finding, Severity
 
@@ -175,6 +176,11 @@ PYSHACL_OPTION = click.option(
     is_flag=True,
     help="Rebuild everything, ignoring what an earlier run into --out left (its manifest).",
 )
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Follow the symlinks of a PATH folder that lead outside it (by default reported, not read).",
+)
 def ingest_command(
     paths: tuple[Path, ...],
     out_dir: Path,
@@ -184,6 +190,7 @@ def ingest_command(
     quiet: bool,
     use_pyshacl: bool,
     full: bool,
+    follow_symlinks: bool,
 ) -> None:
     """Parse, map, validate and write fiches métiers (PATH: files or folders of *.md).
 
@@ -194,6 +201,9 @@ def ingest_command(
     A re-run into the same --out redoes only what changed since the previous run: a fiche whose
     bytes are unchanged is neither parsed nor validated nor written again (its graph's bytes are
     copied), and a new version, shapes file or referential rebuilds everything.
+
+    A fiche over 2 MiB is refused unread; a symlink in a PATH folder that leads outside it is
+    reported and not read, unless --follow-symlinks.
     """
     # What is alive now (modules, functions: tens of thousands of objects) stays alive: the
     # cyclic collector need not walk it again at each collection the run triggers.
@@ -208,6 +218,7 @@ def ingest_command(
             "pipeline": Pipeline(pyshacl=use_pyshacl),
             "with_referentials": not fiches_only,
             "incremental": not full,
+            "follow_symlinks": follow_symlinks,
         }
         loaded: LoadReport | None = None
         with Progress(enabled=False if quiet else None) as progress:
@@ -282,9 +293,13 @@ def validate_command(files: tuple[Path, ...], use_pyshacl: bool) -> None:
     for path in files:
         source = display_path(path)
         try:
-            data = path.read_bytes()
+            data = read_fiche(path, source)
         except OSError as exc:
             click.echo(f"[ERROR] [{source}] cannot read: {exc.strerror}")
+            unusable = True
+            continue
+        except InputError as exc:  # over the size of a fiche: not read
+            click.echo(f"[ERROR] [{source}] {exc.message}")
             unusable = True
             continue
         outcome, _ = pipeline.process(data, source)

@@ -14,7 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,7 @@ from .build import (
 from .emit import gc_paused
 from .errors import InputError, UnsupportedShapesError
 from .linking import LinkReport, metier_names
-from .parse import parse_metier
+from .parse import parse_metier, read_fiche
 from .progress import Progress
 from .records import MetierRecord
 from .referentials import FormationSummary, Referentials, load_referentials
@@ -190,24 +190,61 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def collect_fiches(paths: Iterable[Path]) -> tuple[list[Path], list[Failure]]:
-    """Expand folders to their ``*.md`` fiches (sorted); report paths that do not exist."""
+def collect_fiches(
+    paths: Iterable[Path], *, follow_symlinks: bool = False
+) -> tuple[list[Path], list[Failure]]:
+    """Expand folders to their ``*.md`` fiches (sorted); report paths that do not exist.
+
+    A symlink in a folder that leads outside it (or nowhere) is reported as a failure, not
+    followed: a folder of fiches handed over (an archive unpacked, a shared drive) must not make
+    the run read, and put into the graph, files elsewhere on the machine. ``follow_symlinks``
+    follows them all. A symlink to a file inside the folder is read as that file; a path given
+    explicitly (a file, or the folder itself) is followed: the user chose it."""
     files: list[Path] = []
     missing: list[Failure] = []
     for path in paths:
         if path.is_dir():
             with os.scandir(path) as entries:  # *.md files (not README*), sorted
-                names = sorted(
-                    e.name
+                found = sorted(
+                    (e.name, e.is_symlink())
                     for e in entries
-                    if e.name.endswith(".md") and not e.name.upper().startswith("README") and e.is_file()
+                    if e.name.endswith(".md")
+                    and not e.name.upper().startswith("README")
+                    and (e.is_file() or e.is_symlink())
                 )
-            files.extend(path / name for name in names)
+            root = os.path.realpath(path)
+            for name, link in found:
+                if link:
+                    refused = _refused_link(path / name, root, follow_symlinks)
+                    if refused is not None:
+                        missing.append(refused)
+                        continue
+                    if not (path / name).is_file():  # a link to a folder
+                        continue
+                files.append(path / name)
         elif path.is_file():
             files.append(path)
         else:
             missing.append(Failure(display_path(path), None, "no such file or folder"))
     return files, missing
+
+
+def _refused_link(link: Path, root: str, follow: bool) -> Failure | None:
+    """The failure reported for the symlink ``link`` of the folder whose real path is ``root``:
+    it leads to nothing, or outside the folder (unless ``follow``); None when it is followed."""
+    target = os.path.realpath(link)
+    if not os.path.exists(target):
+        with suppress(OSError):
+            target = os.readlink(link)  # as written in the link
+        return Failure(display_path(link), None, f"symlink to {target}, which does not exist")
+    if follow or os.path.commonpath([root, target]) == root:
+        return None
+    return Failure(
+        display_path(link),
+        None,
+        f"symlink to {display_path(Path(target))}, outside the folder {display_path(link.parent)}: "
+        "not followed (ingest --follow-symlinks follows it)",
+    )
 
 
 def survey_fiches(
@@ -233,8 +270,8 @@ def survey_fiches(
             on_file()
         source = display_path(path)
         try:
-            data = path.read_bytes()
-        except OSError:
+            data = read_fiche(path, source)
+        except (OSError, InputError):
             continue
         try:
             record = parse_metier(data, source)
@@ -365,6 +402,7 @@ def ingest(
     parallel: bool = True,
     on_trig: Callable[[bytes], None] | None = None,
     before_commit: Callable[[IngestReport, Callable[[str], GraphInput]], None] | None = None,
+    follow_symlinks: bool = False,
 ) -> IngestReport:
     """Ingest fiches (files or folders; the shipped corpus by default) and write ``out_dir``.
 
@@ -386,11 +424,11 @@ def ingest(
     :class:`~pipeline.store.GraphInput`), e.g. to load a store meanwhile
     (:func:`load_into_store`); if it fails, so does the run. ``progress`` shows the run's stages
     on a terminal; ``report.stages`` times them (not in ``report.json``, which stays
-    byte-identical from one run to the next).
+    byte-identical from one run to the next). ``follow_symlinks``: see :func:`collect_fiches`.
     """
     pipeline = pipeline or Pipeline()
     bar = progress or Progress(enabled=False)
-    files, missing = collect_fiches(paths or default_inputs())
+    files, missing = collect_fiches(paths or default_inputs(), follow_symlinks=follow_symlinks)
     sources = _display_paths(files)
     report = IngestReport([FicheOutcome(f.source, failure=f) for f in missing])
     listings = list_trees(environment_trees())  # (while the manifest is read)
@@ -606,8 +644,8 @@ def _survey(
             entry = [st.st_size, st.st_mtime_ns, cached[F_SHA], cached[F_ID], cached[F_SURVEY], None, None]
         else:
             try:
-                data = path.read_bytes()
-            except OSError:
+                data = read_fiche(path, source)
+            except (OSError, InputError):  # (reported when the fiche is done)
                 continue
             entry = [st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest(), None, None, None, None]
             if cached is not None and cached[F_SHA] == entry[F_SHA]:  # touched, not changed
@@ -670,8 +708,8 @@ def _metier_survey(
         full = surveyed.get(source)
         if full is None:
             try:
-                full = _survey_entry(path.read_bytes(), source)
-            except OSError:
+                full = _survey_entry(read_fiche(path, source), source)
+            except (OSError, InputError):
                 full = None
             if full is None:
                 continue
@@ -770,11 +808,14 @@ def _ingest_fiche(
     if outcome is None:
         graph = None
         try:
-            data = path.read_bytes()
+            data = read_fiche(path, source)
         except OSError as exc:
             report.outcomes.append(
                 FicheOutcome(source, failure=Failure(source, None, f"cannot read: {exc.strerror}"))
             )
+            return
+        except InputError as exc:  # too large to be a fiche: not read
+            report.outcomes.append(FicheOutcome(source, failure=Failure(exc.source, exc.line, exc.message)))
             return
         outcome, triples = pipeline.process(data, source)
         if triples is not None and outcome.metier_id is not None:

@@ -13,6 +13,7 @@ file, the line and what was expected.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,8 +36,12 @@ from .records import (
 FIELD_RE = re.compile(r"^\*\*(?P<key>[^*]+?):\*\*\s*(?P<value>.*)$")
 HEADING_RE = re.compile(r"^(?P<hashes>#{1,6})\s*(?P<text>.*)$")
 GENDER_RE = re.compile(r"^(?P<gender>Féminin|Masculin)\s*:\s*(?P<form>.*)$")
-FORMATION_RE = re.compile(r"^(?P<label>.*?)\s*\(ID:\s*(?P<id>FOR\.\d+)\)$")
-MET_ID_RE = re.compile(r"^MET\.\d+$")
+# The "(ID: FOR.<n>)" that ends a formation item; the label is what precedes it. (Not one
+# "^(?P<label>.*?)\s*\(ID:…" pattern: its lazy label and the \s* after it share the spaces, and a
+# long run of them made it quadratic: 20 s on a line of 100,000 spaces, half an hour on 1 MB.)
+FORMATION_ID_RE = re.compile(r"\(ID:\s*(?P<id>FOR\.[0-9]+)\)$")
+# ASCII digits: \d is any Unicode digit, and "MET.٧٩٩" would name files and IRIs of its own.
+MET_ID_RE = re.compile(r"^MET\.[0-9]+$")
 ROUTE_RE = re.compile(r"^Niveau\b", re.IGNORECASE)
 
 # Section titles with a structure of their own.
@@ -49,6 +54,10 @@ STRUCTURED_SECTIONS = frozenset({SEC_OTHER_NAMES, SEC_FORMATIONS, SEC_INTERESTS}
 HEADING_DURATION = "durée des études"
 HEADING_SALARY = "salaire du débutant"
 ROUTE_MAX_CHARS = 80  # "Niveau bac + 2" is a route heading; a long sentence is prose.
+# The largest fiche read. The largest shipped fiche is 14,854 bytes and the whole corpus 10 MB:
+# 2 MiB is over 100 times any real fiche, and a file that big is not a fiche (a dump, a log, a
+# binary); it is refused from its size, before it is read (see read_fiche).
+MAX_FICHE_BYTES = 2 * 1024 * 1024
 
 # Header fields.
 F_ID = "ID"
@@ -99,7 +108,33 @@ class _Field:
 
 def parse_metier(data: bytes, source: str) -> MetierRecord:
     """Parse one fiche métier. ``source`` names the file in errors and in the record."""
+    if len(data) > MAX_FICHE_BYTES:
+        raise too_large(source, len(data))
     return _MetierParser(source, data).parse()
+
+
+def too_large(source: str, size: int) -> ParseError:
+    return ParseError(
+        source,
+        None,
+        f"{size:,} bytes, over the limit of {MAX_FICHE_BYTES:,} bytes for one fiche "
+        "(the largest shipped fiche is 15 KB); expected a fiche métier, not read",
+    )
+
+
+def read_fiche(path: str | os.PathLike[str], source: str) -> bytes:
+    """The bytes of the fiche at ``path``; :class:`ParseError` when it is over
+    :data:`MAX_FICHE_BYTES`, found from its size before anything is read. What is read is bounded
+    too (a file that grows meanwhile, a size the system does not know), so no more than the limit
+    and one byte is ever held. ``OSError`` when it cannot be read."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_FICHE_BYTES:
+            raise too_large(source, size)
+        data = f.read(MAX_FICHE_BYTES + 1)
+    if len(data) > MAX_FICHE_BYTES:
+        raise too_large(source, max(size, len(data)))
+    return data
 
 
 class _MetierParser:
@@ -223,6 +258,10 @@ class _MetierParser:
             self.issue(item.line, message, item.text)
 
     def _field(self, record: MetierRecord, f: _Field) -> None:
+        if f.value and f.key in (F_NAMES, F_ROME, F_STATUSES):  # kept, not dropped: nothing is lost
+            self.issue(
+                f.line, f"unexpected text after '**{f.key}:**'; expected its values as '- ' items", f.value
+            )
         if f.key == F_ID:
             self._keep_items(f.items, "unexpected list item under '**ID:**'")
         elif f.key == F_NAMES:
@@ -255,11 +294,11 @@ class _MetierParser:
             self._other_names(record, blocks)
         elif title == SEC_FORMATIONS:
             for b in blocks:
-                m = FORMATION_RE.match(b.text) if b.kind == "item" else None
+                m = FORMATION_ID_RE.search(b.text) if b.kind == "item" else None
                 if m is None:
                     self.issue(b.line, "expected '- <formation> (ID: FOR.<n>)'", b.text)
                 else:
-                    record.formations.append(FormationRef(m["label"], m["id"], b.line))
+                    record.formations.append(FormationRef(b.text[: m.start()].rstrip(), m["id"], b.line))
         elif title == SEC_INTERESTS:
             for b in blocks:
                 if b.kind == "item":
@@ -383,7 +422,10 @@ def _salary(blocks: list[_Block]) -> Salary | None:
     return None
 
 
-_NUM = r"(\d[\d\u00a0\u202f ]*(?:[.,]\d+)?)"
+# A number: digits, maybe grouped by spaces, maybe a decimal part. It ends on a digit: were it
+# allowed to end on a space, it and the \s+ before "euros" would share the spaces, and a long
+# run of them ("A partir de 1" and 100,000 spaces) took over a minute to fail.
+_NUM = r"(\d(?:[\d\u00a0\u202f ]*(?:\d|[.,]\d+))?)"
 _PERIODS = {
     "mois": "MONTH",
     "an": "YEAR",

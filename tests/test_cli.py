@@ -88,6 +88,7 @@ def test_ingest_help_lists_its_options() -> None:
         "--quiet",
         "--pyshacl",
         "--full",
+        "--follow-symlinks",
         "-h,",
     ]
     assert "[default:" in options and "output]" in options
