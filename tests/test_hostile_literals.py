@@ -33,7 +33,7 @@ from rdflib import DCTERMS, RDF, SDO, SKOS, XSD, BNode, Graph, Literal, URIRef
 from rdflib import Dataset as RdflibDataset
 
 from pipeline import resources
-from pipeline.errors import ParseError
+from pipeline.errors import InputError, ParseError
 from pipeline.ingest import Pipeline, ingest
 from pipeline.parse import parse_metier
 from pipeline.serialize import (
@@ -460,3 +460,50 @@ def test_the_embedded_store_gives_the_strings_back_unchanged(hostile_output, tmp
         ).values()
         minted = {str(IDS.interest(INTEREST)), str(IDS.interest(INTEREST_EMOJI))}
         assert {row["i"] for row in interests} == minted
+
+
+# -- IRIs read from a source, not minted ----------------------------------------------------------
+IDEO_ITEM = (
+    "<item><libelle_metier>hot liner</libelle_metier>"
+    "<lien_site_onisepfr>{link}</lien_site_onisepfr>"
+    "<nom_publication/><collection>pas de publication Onisep spécifique</collection><annee/><gencod/>"
+    "<gfe>GFE P : informatique</gfe><code_rome>I1401</code_rome>"
+    "<libelle_rome>Maintenance informatique et bureautique</libelle_rome>"
+    "<lien_rome>https://candidat.francetravail.fr/metierscope/fiche-metier/I1401</lien_rome>"
+    "<domainesous-domaine>informatique, Internet/systèmes et réseaux</domainesous-domaine></item>"
+)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://www.onisep.fr/http/redirection/%zz/MET.799",
+        "https://www.onisep.fr/a#b#c/MET.799",
+        "https://[::1/MET.799",
+    ],
+)
+def test_an_ideo_link_that_is_no_iri_is_refused_when_read(link: str) -> None:
+    """Regression: such a link passed the Idéo-Métiers reader (an http URL without blanks or
+    quotes) and stopped the Turtle writer with a bare ValueError; it is now an InputError
+    naming the file, the line and the item."""
+    from pipeline.ideo_metiers import parse_ideo_metiers
+
+    text = "<root>\n" + IDEO_ITEM.format(link="https://www.onisep.fr/x/MET.1") + "\n"
+    text += IDEO_ITEM.format(link=link) + "\n</root>"
+    with pytest.raises(InputError) as info:
+        parse_ideo_metiers(text.encode("utf-8"), "ideo.xml")
+    assert (info.value.source, info.value.line) == ("ideo.xml", 3)
+    assert info.value.message.startswith(f"item 2: {link!r} is not a valid IRI")
+
+
+def test_an_ideo_link_with_non_ascii_characters_is_written_and_read_back() -> None:
+    """An IRI may hold non-ASCII characters: kept, written and read back as it is."""
+    from pipeline.ideo_metiers import IdeoMetiersMapper, parse_ideo_metiers
+    from pipeline.referentials import load_rome_v3
+
+    link = "https://www.onisep.fr/métiers/\U0001f600/MET.799"
+    doc = parse_ideo_metiers(("<root>" + IDEO_ITEM.format(link=link) + "</root>").encode(), "ideo.xml")
+    graph = IdeoMetiersMapper(load_rome_v3(resources.rome_v3_file()), ids=IDS).map(doc)
+    triples = list(graph.data)
+    assert ox.NamedNode(link) in {t.object for t in expected_triples(triples)}
+    check_every_writer(triples, str(IDS.graph("ideo", "metiers")), GraphRenderer())
