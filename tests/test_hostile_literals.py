@@ -214,8 +214,11 @@ def check_every_writer(triples: list[tuple[object, object, object]], graph_iri: 
     assert chunks.turtle_document() == turtle
     assert chunks.jsonld_document() == jsonld
     assert quads_of(turtle_head() + chunks.trig) == in_graph(graph_iri, want)
-    # rdflib reads the Turtle to the same graph
-    assert rdflib_triples(turtle, "turtle") == {(s, p, normal(o)) for s, p, o in triples}
+    # rdflib reads the Turtle to the same graph; but it cannot read a prefixed name that ends in
+    # an escaped dot (``metier:a\\.``), valid Turtle (PN_LOCAL_ESC) that pyoxigraph writes and
+    # reads (RDFLib/rdflib#933): such a graph is left to pyoxigraph
+    if not any(isinstance(t, URIRef) and str(t).endswith(".") for triple in triples for t in triple):
+        assert rdflib_triples(turtle, "turtle") == {(s, p, normal(o)) for s, p, o in triples}
     return turtle, jsonld, trig
 
 
@@ -267,6 +270,15 @@ def test_iris_minted_from_any_text_round_trip(texts: list[str]) -> None:
             triples += [(subject, OKG.status, iri), (iri, SKOS.prefLabel, Literal(text, lang="fr"))]
     graph = str(IDS.graph("metier", texts[0]))
     check_every_writer(triples, graph, RENDERER)
+
+
+@pytest.mark.parametrize("local", [".", "..", "a.", ".a", "-", "~", "%", "#", "/"])
+def test_iris_whose_local_name_needs_escapes_round_trip(local: str) -> None:
+    """Found by a 1,500-example run: ``metier:\\.`` (an id ending in a dot) is valid Turtle that
+    rdflib cannot read back (RDFLib/rdflib#933); pyoxigraph reads every such name as minted."""
+    iri = IDS.metier(local)
+    triples = [(iri, SKOS.prefLabel, Literal(local, lang="fr")), (IDS.metier("MET.1"), OKG.status, iri)]
+    check_every_writer(triples, str(IDS.graph("metier", local)), GraphRenderer())
 
 
 def hostile_fiche(name: str, text: str) -> bytes:
