@@ -215,7 +215,7 @@ def check_every_writer(triples: list[tuple[object, object, object]], graph_iri: 
     assert chunks.jsonld_document() == jsonld
     assert quads_of(turtle_head() + chunks.trig) == in_graph(graph_iri, want)
     # rdflib reads the Turtle to the same graph; but it cannot read a prefixed name that ends in
-    # an escaped dot (``metier:a\\.``), valid Turtle (PN_LOCAL_ESC) that pyoxigraph writes and
+    # an escaped dot (``metier:a\.``), valid Turtle (PN_LOCAL_ESC) that pyoxigraph writes and
     # reads (RDFLib/rdflib#933): such a graph is left to pyoxigraph
     if not any(isinstance(t, URIRef) and str(t).endswith(".") for triple in triples for t in triple):
         assert rdflib_triples(turtle, "turtle") == {(s, p, normal(o)) for s, p, o in triples}
