@@ -24,6 +24,7 @@ redirect in-process; these cases add the child process, the other answers and th
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import socket
 import subprocess
@@ -209,6 +210,7 @@ def run_load(output: Path, endpoint: str, cwd: Path, *extra: str) -> subprocess.
     assert_clean(done.stdout, "stdout")
     assert_clean(done.stderr, "stderr")
     assert_no_file_shows_a_secret(cwd)
+    assert_no_file_shows_a_secret(output)
     return done
 
 
@@ -283,8 +285,11 @@ def test_a_url_with_credentials_is_refused_without_repeating_them(output: Path, 
         "close",
     ],
 )
-def test_the_library_errors_never_show_the_credentials(output: Path, mode: str) -> None:
-    """The exception raised (always a RemoteStoreError), its repr and its traceback are clean."""
+def test_the_library_errors_never_show_the_credentials(
+    output: Path, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The exception raised (always a RemoteStoreError), its repr, its traceback and the log are clean."""
+    caplog.set_level(logging.DEBUG)
     with echo_server(mode) as server:
         store = RemoteStore(Endpoint.for_server(server.url), user=USER, password=SECRET, timeout=3)
         assert_clean(repr(store), "repr")
@@ -301,3 +306,4 @@ def test_the_library_errors_never_show_the_credentials(output: Path, mode: str) 
                 "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)), "the traceback"
             )
         assert server.seen and set(server.seen) == {f"Basic {TOKEN}"}
+    assert_clean(caplog.text, "the log")
