@@ -50,6 +50,7 @@ from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler, ErrorHandler
 from xml.sax.xmlreader import InputSource
 
+import pyoxigraph as ox
 from defusedxml import DefusedXmlException
 from defusedxml.expatreader import DefusedExpatParser
 from rdflib import RDFS, SDO, SKOS, XSD, Literal, URIRef
@@ -262,6 +263,10 @@ def _item(ordinal: int, line: int, column: int, f: dict[str, str], source: str) 
     for url in (link, *links):
         if not URL_RE.match(url):
             raise fail(f"{url!r} is not an http(s) URL")
+        try:  # the writers take only a valid IRI ("%zz", a second "#"… would stop them)
+            ox.NamedNode(url)
+        except ValueError as exc:
+            raise fail(f"{url!r} is not a valid IRI: {exc}") from None
     domains = []
     for part in _split(get("domainesous-domaine")):
         domain, sep, sub = part.partition("/")

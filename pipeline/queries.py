@@ -38,12 +38,14 @@ the repository; in a wheel, ``pipeline/data/queries/`` (the build copies it ther
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources as _resources
 from pathlib import Path
+from xml.parsers import expat
 
 import pyoxigraph as ox
 
@@ -521,6 +523,9 @@ def load_graph_files(paths: Iterable[Path]) -> ox.Store:
     """An in-memory store holding Turtle / TriG / N-Triples / N-Quads / JSON-LD / RDF-XML files.
 
     A dataset's named graphs are kept, and their merge is the default graph, as in a loaded store.
+    Nothing is ever fetched or expanded: a JSON-LD ``@context`` given by URL is refused (no
+    document loader is set), and so is an RDF/XML document that declares a DTD, whose entities
+    pyoxigraph would expand (a "billion laughs" document asks for gigabytes).
     """
     store = ox.Store()
     default = ox.DefaultGraph()
@@ -529,14 +534,87 @@ def load_graph_files(paths: Iterable[Path]) -> ox.Store:
         fmt = ox.RdfFormat.from_extension(suffix) if suffix else None
         if fmt is None:
             raise QueryError(f"{path}: unknown RDF format (expected .ttl, .trig, .nt, .nq, .jsonld or .rdf)")
+        if fmt == ox.RdfFormat.RDF_XML:
+            _refuse_dtd(path)
         try:
             quads = list(ox.parse(path=str(path), format=fmt))
         except (OSError, SyntaxError, ValueError) as e:
+            if "LoadDocumentCallback" in str(e):  # pyoxigraph's words for a context it will not load
+                raise QueryError(
+                    f"{path} cannot be loaded: its JSON-LD @context refers to a remote document"
+                    f"{_remote_context(path)}, and a remote @context is never fetched; inline the "
+                    'context (write the object itself as the value of "@context") and load it again'
+                ) from None
             raise QueryError(f"{path} cannot be loaded: {_first_line(e)}") from e
         store.extend(quads)
         named = (q for q in quads if q.graph_name != default)
         store.extend(ox.Quad(q.subject, q.predicate, q.object, default) for q in named)
     return store
+
+
+def _remote_context(path: Path) -> str:
+    """`` (URL)``: the first URL the JSON-LD file gives as a context (or imports into one)."""
+
+    def find(node: object) -> str | None:
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            if key in ("@context", "@import"):
+                for candidate in value if isinstance(value, list) else [value]:
+                    if isinstance(candidate, str):
+                        return candidate
+            found = find(value)
+            if found is not None:
+                return found
+        return None
+
+    try:
+        url = find(json.loads(path.read_bytes()))
+    except (OSError, ValueError, RecursionError):
+        return ""
+    return f" ({url})" if url else ""
+
+
+class _Element(Exception):
+    """The root element was reached: the prolog held no DTD."""
+
+
+def _refuse_dtd(path: Path) -> None:
+    """Refuse an RDF/XML file whose prolog declares a DTD (its entities are never expanded).
+
+    expat reads only the prolog (it stops at the root element) and never resolves an external
+    entity. A file expat cannot read that far (an encoding it does not know…) is refused if it
+    holds a DOCTYPE or ENTITY declaration anywhere; else pyoxigraph reports what is wrong.
+    """
+
+    def refuse(line: int) -> QueryError:
+        return QueryError(
+            f"{path}:{line}: refused: the RDF/XML document declares a DTD (<!DOCTYPE …>); DTDs and "
+            "their entities are never processed (an entity can expand to gigabytes, or read a "
+            "file): write the document without a DOCTYPE"
+        )
+
+    parser = expat.ParserCreate()
+
+    def doctype(*_args: object) -> None:
+        raise refuse(parser.CurrentLineNumber)
+
+    def element(*_args: object) -> None:
+        raise _Element
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.StartElementHandler = element
+    try:
+        with path.open("rb") as stream:
+            parser.ParseFile(stream)
+    except (_Element, OSError):
+        return
+    except (expat.ExpatError, LookupError, ValueError):
+        data = path.read_bytes()
+        for mark in ("<!DOCTYPE", "<!ENTITY"):
+            for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
+                at = data.find(mark.encode(encoding))
+                if at >= 0:
+                    raise refuse(data.count("\n".encode(encoding), 0, at) + 1) from None
 
 
 # -- output ---------------------------------------------------------------------------------------

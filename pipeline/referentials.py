@@ -53,10 +53,21 @@ _ROME_V3: dict[tuple[str, int, int], dict[str, str]] = {}
 
 
 def _parse_rome_v3(path: Path) -> dict[str, str]:
-    from defusedxml import ElementTree  # (imported when read: a re-run may need none of it)
+    from defusedxml import DefusedXmlException, ElementTree  # (imported when read: a re-run may need none)
 
     try:
         root = ElementTree.parse(path, forbid_dtd=True).getroot()
+    except DefusedXmlException as exc:
+        # refused as soon as the DTD opens: no entity is declared, expanded, fetched or read
+        data = path.read_bytes()
+        at = data.find(b"<!DOCTYPE")
+        raise InputError(
+            str(path),
+            data.count(b"\n", 0, at) + 1 if at >= 0 else None,
+            f"cannot read ROME v3: refused: the document declares a DTD or an entity "
+            f"({type(exc).__name__}); the ROME export has none, and DTDs, entities and external "
+            "references are never processed",
+        ) from None
     except (OSError, ElementTree.ParseError) as exc:
         raise InputError(
             str(path), getattr(exc, "position", (None,))[0], f"cannot read ROME v3: {exc}"

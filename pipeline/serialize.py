@@ -1051,9 +1051,13 @@ class _Compactor:
         return self.value(key[4])  # type: ignore[index]
 
 
+# xsd:integer's canonical form, ASCII digits only: str.isdigit() takes "٣" and "²" for digits,
+# and int() reads the first as 3 (another literal) and fails on the second
+_CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]*")
+
+
 def _canonical_int(text: str) -> bool:
-    body = text[1:] if text.startswith("-") else text
-    return body.isdigit() and (body == "0" or not body.startswith("0")) and text != "-0"
+    return _CANONICAL_INT.fullmatch(text) is not None
 
 
 # json.dumps(x, ensure_ascii=False) builds an encoder per call: build it once (same output); a

@@ -43,6 +43,7 @@ import bisect
 import contextlib
 import csv
 import hashlib
+import http.client
 import io
 import json
 import os
@@ -1791,6 +1792,12 @@ class RemoteStore(Store):
             raise RemoteStoreError(self.redact(f"{method} {shown}: cannot connect: {exc.reason}")) from None
         except (TimeoutError, OSError) as exc:
             raise RemoteStoreError(self.redact(f"{method} {shown}: {exc}")) from None
+        except http.client.HTTPException as exc:
+            # not HTTP (a bad status line, a cut answer): its text is the server's bytes, which
+            # may echo anything we sent; the kind of failure is enough
+            raise RemoteStoreError(
+                f"{method} {shown}: the answer is not HTTP ({type(exc).__name__})"
+            ) from None
 
     def query(self, sparql: str, *, bindings: Mapping[str, BindingValue] | None = None) -> QueryResult:
         text = bind_values(sparql, bindings) if bindings else sparql
@@ -1810,9 +1817,12 @@ class RemoteStore(Store):
             rdf_format = ox.RdfFormat.from_media_type(media) if media else None
             if rdf_format is not None:
                 return QueryResult.from_oxigraph(ox.parse(data, format=rdf_format))
-        except SyntaxError as exc:
-            raise RemoteStoreError(f"{self.endpoint.query_url}: unreadable {media} answer: {exc}") from None
-        raise RemoteStoreError(f"{self.endpoint.query_url}: unexpected answer type {media or 'none'}")
+        except SyntaxError as exc:  # (the parser may quote the answer, which may echo our credentials)
+            message = f"{self.endpoint.query_url}: unreadable {media} answer: {exc}"
+            raise RemoteStoreError(self.redact(message)) from None
+        raise RemoteStoreError(
+            self.redact(f"{self.endpoint.query_url}: unexpected answer type {media or 'none'}")
+        )
 
     def update(self, sparql: str) -> None:
         url = self.endpoint.update_url
