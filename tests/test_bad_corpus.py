@@ -302,3 +302,52 @@ def test_the_whole_corpus_on_the_command_line(tmp_path: Path, monkeypatch: pytes
     for name in metiers:
         fmt = ox.RdfFormat.TURTLE if name.endswith(".ttl") else ox.RdfFormat.JSON_LD
         assert set(ox.parse(path=str(tmp_path / "out" / "metiers" / name), format=fmt))
+
+
+# -- identifier clashes: one label per formation ---------------------------------------------------
+def test_the_shipped_fiches_cite_every_formation_under_one_label(pipeline: Pipeline) -> None:
+    """The real corpus: 2,433 distinct FOR ids cited, each under one label, which is its formation
+    fiche's or Idéo record's name when it has one (2,394 of them): nothing to list."""
+    files, _missing = collect_fiches([METIERS])
+    rows = {row["link"]: row for row in _links(files, pipeline).to_json()}
+    labels = rows["métier → formation label"]
+    assert (labels["resolved"], labels["total"], labels["unresolved"]) == (2433, 2433, [])
+    assert (rows["métier → formation"]["resolved"], rows["métier → formation"]["total"]) == (2394, 2433)
+
+
+def _label_entry(report: IngestReport) -> str:
+    (row,) = [row for row in report.links.to_json() if row["link"] == "métier → formation label"]
+    (entry,) = row["unresolved"]
+    assert entry["reference"] == "FOR.6006"
+    return entry["reason"]
+
+
+@pytest.mark.slow
+def test_a_label_clash_is_listed_again_when_its_fiche_moves_its_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pipeline: Pipeline
+) -> None:
+    """The link entry names lines, which the survey digest leaves out (moving lines must not
+    rebuild the referentials): an edit of a fiche the entry names rebuilds them, so the entry
+    names the new line; an edit of another fiche still reuses them. Each run writes the bytes
+    of a run from scratch."""
+    monkeypatch.chdir(tmp_path)
+    (case,) = [c for c in CASES if c["case"] == "for-label-clash-two-fiches"]
+    _copy_case(case, tmp_path / INPUT)
+    other = tmp_path / INPUT / real("MET.799").name
+    shutil.copyfile(real("MET.799"), other)
+    first = ingest([Path(INPUT)], Path("out"), pipeline=pipeline)
+    assert "(in/for_label_clash_MET.533.md:33)" in _label_entry(first)
+
+    clash = tmp_path / INPUT / "for_label_clash_MET.533.md"
+    clash.write_bytes(b"\n" + clash.read_bytes())  # a blank line first: every line moves down one
+    moved = ingest([Path(INPUT)], Path("out"), pipeline=pipeline)
+    assert not moved.reused_referentials
+    assert "(in/for_label_clash_MET.533.md:34)" in _label_entry(moved)
+
+    other.write_bytes(other.read_bytes() + b"- une ligne de plus\n")
+    again = ingest([Path(INPUT)], Path("out"), pipeline=pipeline)
+    assert again.reused_referentials
+    assert _label_entry(again) == _label_entry(moved)
+    ingest([Path(INPUT)], Path("scratch"), pipeline=pipeline, incremental=False)
+    for name in ("report.json", "onisep-kg.trig"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "scratch" / name).read_bytes(), name
