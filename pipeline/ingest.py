@@ -692,7 +692,8 @@ def _metier_survey(
         survey.rome[metier_id] = rome
         survey.citations[metier_id] = (
             source,
-            [(f, label, line) for f, (label, line) in zip(formations, labels, strict=True)],
+            # (one string per distinct label: at 100x the corpus, each is cited thousands of times)
+            [(f, sys.intern(label), line) for f, (label, line) in zip(formations, labels, strict=True)],
         )
     return survey
 

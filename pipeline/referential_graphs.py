@@ -132,31 +132,29 @@ def link_formation_labels(survey: MetierSurvey, links: LinkReport, *, catalog: F
         LINK_FORMATION_LABEL,
         "distinct FOR ids that métiers cite under one label, the formation referential's name if it has one",
     )
-    cited: dict[str, dict[str, list[str]]] = {}  # FOR id → label → "file:line" citing it, in file order
+    cited: dict[str, dict[str, list[tuple[str, int]]]] = {}  # FOR id → label → (file, line), in order
     for source, citations in survey.citations.values():
         for formation_id, label, line in citations:
-            cited.setdefault(formation_id, {}).setdefault(label, []).append(f"{source}:{line}")
+            cited.setdefault(formation_id, {}).setdefault(label, []).append((source, line))
     named: set[str] = set()
-    for formation_id in sorted(cited, key=_for_order):
+    for formation_id in sorted(cited):
         labels = cited[formation_id]
         summary = catalog.summary(formation_id)
         name = summary[0] if summary is not None else None
         if len(labels) == 1 and (name is None or name in labels):
             stats.ok()
             continue
-        as_cited = " and as ".join(f"'{label}' ({', '.join(where)})" for label, where in labels.items())
+        as_cited = " and as ".join(
+            f"'{label}' ({', '.join(f'{source}:{line}' for source, line in where)})"
+            for label, where in labels.items()
+        )
         if name is not None:
             kept = f"the graph keeps '{name}', the name its formation fiche or Idéo record gives it"
         else:
             kept = "no formation source names it: each métier graph keeps the first label its fiche cites"
         stats.miss(formation_id, f"cited as {as_cited}; {kept}")
-        named.update(w.rpartition(":")[0] for where in labels.values() for w in where)
+        named.update(source for where in labels.values() for source, _line in where)
     return named
-
-
-def _for_order(formation_id: str) -> tuple[int, str]:
-    number = formation_id.partition(".")[2]
-    return (int(number), formation_id) if number.isdigit() else (-1, formation_id)
 
 
 def link_report(survey: MetierSurvey, sources: ReferentialSources) -> LinkReport:
