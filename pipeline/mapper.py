@@ -61,16 +61,11 @@ class Mapper:
             number = level_of(wording.text)
             if number is not None:
                 e.add(m, OKG.minimumLevel, e.level(number, wording.line), wording.line)
-        labels: dict[str, str] = {}  # FOR id → its one label in this graph
         for ref in record.formations:
             f = e.node(ids.formation(ref.formation_id), ref.line, OKG.Formation)
             e.add(f, DCTERMS.identifier, Literal(ref.formation_id), ref.line)
+            e.add(f, RDFS.label, fr(ref.label), ref.line)
             summary = self.refs.formations.get(ref.formation_id)
-            # One label per formation, whatever the fiches call it: the name its formation fiche
-            # or Idéo record gives it, else the first label this fiche cites (a FOR id cited under
-            # another label is listed by the link report: referential_graphs.link_formation_labels)
-            label = labels.setdefault(ref.formation_id, summary.name if summary is not None else ref.label)
-            e.add(f, RDFS.label, fr(label), ref.line)
             if summary is not None:  # the catalog's name and level, so the graph stands alone
                 e.add(f, SDO.name, fr(summary.name), ref.line)
                 if summary.level is not None:

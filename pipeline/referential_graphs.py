@@ -124,10 +124,11 @@ def link_formation_labels(survey: MetierSurvey, links: LinkReport, *, catalog: F
     than the name its formation fiche or Idéo record gives it, is listed (each label with the
     fiches and lines that cite it), counted per distinct FOR id.
 
-    The métier graphs keep one label per formation: the formation referential's name when a
-    source describes the formation (see :meth:`pipeline.mapper.Mapper.map_metier`), else the
-    first label the fiche cites. Returns the fiches the listed entries name (their lines are in
-    the entries: an edit that moves them must rebuild the link report)."""
+    The graph names a described formation once, by its formation fiche's or Idéo record's name
+    (``schema:name``, which the queries read); each métier graph keeps the label its fiche
+    cites (``rdfs:label``: nothing a fiche says is dropped), so a listed FOR id has several.
+    Returns the fiches the listed entries name (their lines are in the entries: an edit that
+    moves them must rebuild the link report)."""
     stats = links.stats(
         LINK_FORMATION_LABEL,
         "distinct FOR ids that métiers cite under one label, the formation referential's name if it has one",
@@ -149,10 +150,10 @@ def link_formation_labels(survey: MetierSurvey, links: LinkReport, *, catalog: F
             for label, where in labels.items()
         )
         if name is not None:
-            kept = f"the graph keeps '{name}', the name its formation fiche or Idéo record gives it"
+            kept = f"its name is '{name}', its formation fiche's or Idéo record's"
         else:
-            kept = "no formation source names it: each métier graph keeps the first label its fiche cites"
-        stats.miss(formation_id, f"cited as {as_cited}; {kept}")
+            kept = "no formation source names it"
+        stats.miss(formation_id, f"cited as {as_cited}; {kept} (each fiche's graph keeps its label)")
         named.update(source for where in labels.values() for source, _line in where)
     return named
 

@@ -310,7 +310,7 @@ def test_the_whole_corpus_on_the_command_line(tmp_path: Path, monkeypatch: pytes
     _check_written(tmp_path / "out", expected)
 
 
-# -- identifier clashes: one label per formation ---------------------------------------------------
+# -- identifier clashes: a FOR id cited under two labels ---------------------------------------------
 def test_the_shipped_fiches_cite_every_formation_under_one_label(pipeline: Pipeline) -> None:
     """The real corpus: 2,433 distinct FOR ids cited, each under one label, which is its formation
     fiche's or Idéo record's name when it has one (2,394 of them): nothing to list."""
