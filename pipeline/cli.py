@@ -251,10 +251,11 @@ def ingest_command(
 def links_command(paths: tuple[Path, ...], show: int) -> None:
     """Count, for every link type, the references that resolve and list those that do not.
 
-    Link types: métier → formation (FOR ids), métier → ROME v3, formation → métier ("Métiers
-    associés" labels), ROME v3 ↔ v4, appellation → ESCO, métier → ESCO, Idéo-Métiers item →
-    métier. PATH: fiches métiers or folders (default: the shipped corpus). Builds no graph and
-    writes nothing. Exit code 0; 2 when the inputs cannot be read.
+    Link types: métier → formation (FOR ids), métier → formation label (a FOR id cited under
+    two labels), métier → ROME v3, formation → métier ("Métiers associés" labels), ROME v3 ↔
+    v4, appellation → ESCO, métier → ESCO, Idéo-Métiers item → métier. PATH: fiches métiers or
+    folders (default: the shipped corpus). Builds no graph and writes nothing. Exit code 0; 2
+    when the inputs cannot be read.
     """
     try:
         files, missing = collect_fiches(list(paths) or default_inputs())

@@ -285,6 +285,10 @@ def survey_fiches(
         survey.index.add(record)
         survey.formations[record.metier_id] = [ref.formation_id for ref in record.formations]
         survey.rome[record.metier_id] = [item.text for item in record.rome_codes]
+        survey.citations[record.metier_id] = (
+            source,
+            [(ref.formation_id, ref.label, ref.line) for ref in record.formations],
+        )
     return survey, claims
 
 
@@ -463,7 +467,7 @@ def ingest(
         reuse, key = None, ""
         if with_referentials:
             key = fingerprint(e[F_SURVEY] for e in entries.values() if e[F_SURVEY] is not None)
-            reuse = _reusable_referentials(previous, key, whole)
+            reuse = _reusable_referentials(previous, key, whole, entries)
             if reuse is None:
                 bar.stage("loading the referentials and shapes")
                 pipeline.load()  # once, before the fork: both processes share it
@@ -668,11 +672,12 @@ def _release(survey: MetierSurvey) -> None:
     survey.index = MetierIndex()
     survey.formations.clear()
     survey.rome.clear()
+    survey.citations.clear()
 
 
 def _survey_entry(data: bytes, source: str) -> list[Any] | None:
     """What the referentials are linked against in a fiche: its MET id, title, names, cited FOR
-    ids and ROME codes; None when it does not parse."""
+    ids and ROME codes, and the label and line of each FOR id cited; None when it does not parse."""
     try:
         record = parse_metier(data, source)
     except InputError:
@@ -683,11 +688,17 @@ def _survey_entry(data: bytes, source: str) -> list[Any] | None:
         metier_names(record),
         [ref.formation_id for ref in record.formations],
         [item.text for item in record.rome_codes],
+        [[ref.label, ref.line] for ref in record.formations],
     ]
 
 
 def _survey_digest(entry: list[Any]) -> str:
-    return hashlib.sha256(json.dumps(entry, ensure_ascii=False).encode()).hexdigest()[:32]
+    """The entry without its lines: moving a fiche's lines does not rebuild the referentials
+    (the link entries that name lines are rebuilt when their fiches change: see
+    :func:`_reusable_referentials`)."""
+    *names, labels = entry
+    data = [*names, [label for label, _line in labels]]
+    return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
 def _metier_survey(
@@ -713,10 +724,15 @@ def _metier_survey(
                 full = None
             if full is None:
                 continue
-        metier_id, title, names, formations, rome = full
+        metier_id, title, names, formations, rome, labels = full
         survey.index.add_names(metier_id, title, names)
         survey.formations[metier_id] = formations
         survey.rome[metier_id] = rome
+        survey.citations[metier_id] = (
+            source,
+            # (one string per distinct label: at 100x the corpus, each is cited thousands of times)
+            [(f, sys.intern(label), line) for f, (label, line) in zip(formations, labels, strict=True)],
+        )
     return survey
 
 
@@ -882,22 +898,31 @@ class _BuiltReferentials:
     findings: list[Finding]
     failures: list[Failure]
     links: list[dict[str, Any]]
+    label_sources: list[str]  # the fiches (and lines) named by the formation-label link entries
 
 
-def _reusable_referentials(previous: Manifest | None, key: str, whole: WholeGraph) -> dict[str, Any] | None:
+def _reusable_referentials(
+    previous: Manifest | None, key: str, whole: WholeGraph, entries: dict[str, list[Any]]
+) -> dict[str, Any] | None:
     """The previous run's referentials, when nothing they are built from changed: the referential
-    files (part of the environment key) and what the fiches say that they are linked against."""
+    files (part of the environment key) and what the fiches say that they are linked against;
+    and the fiches whose lines their formation-label entries name are the same bytes."""
     old = previous.referentials if previous is not None else None
-    if old is not None and old["key"] == key and all(whole.can_copy(g) for g in old["graphs"]):
-        return old
-    return None
+    if old is None or old["key"] != key or not all(whole.can_copy(g) for g in old["graphs"]):
+        return None
+    assert previous is not None
+    for source in old.get("label_sources", ()):
+        before, now = previous.fiches.get(source), entries.get(source)
+        if before is None or now is None or before[F_SHA] != now[F_SHA]:
+            return None
+    return old
 
 
 def _build_referentials(pipeline: Pipeline, survey: MetierSurvey) -> _BuiltReferentials:
     """Link, build, validate and render the referential graphs."""
     links = LinkReport()
     sources = pipeline.sources
-    link_metiers(survey, links, catalog=sources.catalog, rome_v3_labels=sources.rome_v3_labels)
+    named = link_metiers(survey, links, catalog=sources.catalog, rome_v3_labels=sources.rome_v3_labels)
     built = sources.build(survey, links)
     renderer = GraphRenderer()
     graphs: list[tuple[str, GraphChunks]] = []
@@ -908,7 +933,7 @@ def _build_referentials(pipeline: Pipeline, survey: MetierSurvey) -> _BuiltRefer
             iri = str(fiche.graph_iri)
             graphs.append((iri, renderer.render(iri, fiche.data)))
     failures = [Failure(e.source, e.line, e.message) for e in built.failures]
-    return _BuiltReferentials(graphs, findings, failures, links.to_json())
+    return _BuiltReferentials(graphs, findings, failures, links.to_json(), sorted(named))
 
 
 # What the forked worker builds the referentials from (a fork inherits it: nothing is pickled).
@@ -988,4 +1013,5 @@ def _add_referentials(
         "links": built.links,
         "findings": [_finding_to_json(f) for f in built.findings],
         "failures": [[f.source, f.line, f.message] for f in built.failures],
+        "label_sources": built.label_sources,
     }

@@ -32,6 +32,8 @@ class MetierSurvey:
     index: MetierIndex = field(default_factory=MetierIndex)
     formations: dict[str, list[str]] = field(default_factory=dict)  # MET id → cited FOR ids
     rome: dict[str, list[str]] = field(default_factory=dict)  # MET id → cited ROME codes
+    # MET id → (its fiche, and each formation it cites: FOR id, label as cited, line)
+    citations: dict[str, tuple[str, list[tuple[str, str, int]]]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -87,10 +89,15 @@ class ReferentialSources:
         return out
 
 
+LINK_FORMATION_LABEL = "métier → formation label"
+
+
 def link_metiers(
     survey: MetierSurvey, links: LinkReport, *, catalog: FormationCatalog, rome_v3_labels: Mapping[str, str]
-) -> None:
-    """Métier → formation and métier → ROME v3, counted per distinct reference."""
+) -> set[str]:
+    """Métier → formation and métier → ROME v3, counted per distinct reference; and the labels
+    the métiers cite their formations under (:func:`link_formation_labels`). Returns the fiches
+    that the formation-label entries name."""
     stats = links.stats(
         "métier → formation", "distinct FOR ids cited by métiers that a formation source describes"
     )
@@ -100,6 +107,7 @@ def link_metiers(
             stats.ok()
         else:
             stats.miss(formation_id, "no formation fiche nor Idéo record has this FOR id")
+    named = link_formation_labels(survey, links, catalog=catalog)
     stats = links.stats("métier → ROME v3", "distinct ROME codes cited by métiers that ROME v3.46 labels")
     for code in sorted(_distinct(survey.rome.values())):
         if code in rome_v3_labels:
@@ -108,6 +116,46 @@ def link_metiers(
             stats.miss(code, "malformed ROME code: expected a letter and four digits (e.g. I1401)")
         else:
             stats.miss(code, "not in ROME v3.46")
+    return named
+
+
+def link_formation_labels(survey: MetierSurvey, links: LinkReport, *, catalog: FormationCatalog) -> set[str]:
+    """One label per cited formation: a FOR id cited under two labels, or under a label other
+    than the name its formation fiche or Idéo record gives it, is listed (each label with the
+    fiches and lines that cite it), counted per distinct FOR id.
+
+    The graph names a described formation once, by its formation fiche's or Idéo record's name
+    (``schema:name``, which the queries read); each métier graph keeps the label its fiche
+    cites (``rdfs:label``: nothing a fiche says is dropped), so a listed FOR id has several.
+    Returns the fiches the listed entries name (their lines are in the entries: an edit that
+    moves them must rebuild the link report)."""
+    stats = links.stats(
+        LINK_FORMATION_LABEL,
+        "distinct FOR ids that métiers cite under one label, the formation referential's name if it has one",
+    )
+    cited: dict[str, dict[str, list[tuple[str, int]]]] = {}  # FOR id → label → (file, line), in order
+    for source, citations in survey.citations.values():
+        for formation_id, label, line in citations:
+            cited.setdefault(formation_id, {}).setdefault(label, []).append((source, line))
+    named: set[str] = set()
+    for formation_id in sorted(cited):
+        labels = cited[formation_id]
+        summary = catalog.summary(formation_id)
+        name = summary[0] if summary is not None else None
+        if len(labels) == 1 and (name is None or name in labels):
+            stats.ok()
+            continue
+        as_cited = " and as ".join(
+            f"'{label}' ({', '.join(f'{source}:{line}' for source, line in where)})"
+            for label, where in labels.items()
+        )
+        if name is not None:
+            kept = f"its name is '{name}', its formation fiche's or Idéo record's"
+        else:
+            kept = "no formation source names it"
+        stats.miss(formation_id, f"cited as {as_cited}; {kept} (each fiche's graph keeps its label)")
+        named.update(source for where in labels.values() for source, _line in where)
+    return named
 
 
 def link_report(survey: MetierSurvey, sources: ReferentialSources) -> LinkReport:
