@@ -32,6 +32,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from array import array
 from bisect import bisect_left
 from collections import Counter
@@ -72,15 +73,34 @@ def file_sha256(path: Path | str) -> str:
     return h.hexdigest()
 
 
+# A file modified this close to (or after) the start of the run that read it may be edited
+# again within the same tick of the file system's clock, keeping its size and modification time
+# (git's "racy clean" problem): its stamp is not recorded, so the next run reads it again.
+# Two seconds covers the coarsest clocks met in practice (FAT: 2 s; ext4, APFS: ns, a tick of
+# the kernel's clock in fact).
+RACY_NS = 2_000_000_000
+UNTRUSTED = -1  # the modification time recorded instead: no file has it, so it never matches
+
+
+def trusted_mtime(mtime_ns: int, started_ns: int) -> int:
+    """``mtime_ns``, or :data:`UNTRUSTED` when the file was modified within :data:`RACY_NS` of
+    ``started_ns`` (the time the run began, before it read the file) or later."""
+    return mtime_ns if mtime_ns < started_ns - RACY_NS else UNTRUSTED
+
+
 class FileHashes:
     """Content hashes of the files the environment key covers, reusing an earlier run's when
     nothing about them (size, modification time; for a tree, of every file in it) changed."""
 
     def __init__(
-        self, known: dict[str, list[Any]] | None = None, listings: dict[str, list[str]] | None = None
+        self,
+        known: dict[str, list[Any]] | None = None,
+        listings: dict[str, list[str]] | None = None,
+        started_ns: int | None = None,
     ) -> None:
         self._known = known or {}
         self._listings = listings or {}  # tree → its listing, when made beforehand (list_trees)
+        self._started_ns = time.time_ns() if started_ns is None else started_ns
         self.seen: dict[str, list[Any]] = {}
 
     def of(self, path: Path | str) -> str:
@@ -89,7 +109,7 @@ class FileHashes:
         stamp = [st.st_size, st.st_mtime_ns]
         known = self._known.get(key)
         digest = str(known[2]) if known is not None and known[:2] == stamp else file_sha256(key)
-        self.seen[key] = [*stamp, digest]
+        self.seen[key] = [st.st_size, trusted_mtime(st.st_mtime_ns, self._started_ns), digest]
         return digest
 
     def of_tree(self, root: Path, skip: Path | None = None) -> str:
@@ -111,7 +131,9 @@ class FileHashes:
                 relative = line.split("\0", 1)[0]
                 h.update(f"{relative}\0{file_sha256(os.path.join(top, relative))}\n".encode())
             digest = h.hexdigest()
-        self.seen[key] = [stamp, digest]
+        recent = self._started_ns - RACY_NS
+        racy = any(int(line.rsplit("\0", 1)[1]) >= recent for line in lines)
+        self.seen[key] = [None if racy else stamp, digest]  # (None never matches a listing's digest)
         return digest
 
 

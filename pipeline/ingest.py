@@ -37,6 +37,7 @@ from .build import (
     list_trees,
     load_referentials_cache,
     save_referentials_cache,
+    trusted_mtime,
 )
 from .emit import gc_paused
 from .errors import InputError, UnsupportedShapesError
@@ -632,7 +633,9 @@ def _survey(
     an id or enter the survey.
 
     A fiche the previous run saw with the same size and modification time is not read again:
-    its hash, id and survey digest come from the manifest."""
+    its hash, id and survey digest come from the manifest (unless it was modified so close to
+    that run's start that its time was not recorded: :func:`pipeline.build.trusted_mtime`)."""
+    started_ns = time.time_ns()
     entries: dict[str, list[Any]] = {}
     claims: dict[str, list[str]] = {}
     surveyed: dict[str, list[Any]] = {}
@@ -644,14 +647,15 @@ def _survey(
         except OSError:
             continue
         cached = known.get(source)
+        mtime = trusted_mtime(st.st_mtime_ns, started_ns)
         if cached is not None and cached[F_SIZE] == st.st_size and cached[F_MTIME] == st.st_mtime_ns:
-            entry = [st.st_size, st.st_mtime_ns, cached[F_SHA], cached[F_ID], cached[F_SURVEY], None, None]
+            entry = [st.st_size, mtime, cached[F_SHA], cached[F_ID], cached[F_SURVEY], None, None]
         else:
             try:
                 data = read_fiche(path, source)
             except (OSError, InputError):  # (reported when the fiche is done)
                 continue
-            entry = [st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest(), None, None, None, None]
+            entry = [st.st_size, mtime, hashlib.sha256(data).hexdigest(), None, None, None, None]
             if cached is not None and cached[F_SHA] == entry[F_SHA]:  # touched, not changed
                 entry[F_ID], entry[F_SURVEY] = cached[F_ID], cached[F_SURVEY]
             else:

@@ -8,10 +8,12 @@ compares every output byte with a run from scratch (``incremental=False``) into 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
 import sys
+import time
 from array import array
 from collections import Counter
 from collections.abc import Iterator
@@ -306,8 +308,10 @@ def test_a_distinct_file_that_does_not_match_the_difference_is_counted_again(tmp
 def test_an_unchanged_tree_is_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tree = tmp_path / "tree"
     (tree / "sub").mkdir(parents=True)
+    long_ago = time.time_ns() - 3600 * 10**9  # (a file written just now is read again: see below)
     for name in ("a.txt", "sub/b.txt", "sub/c.txt"):
         (tree / name).write_text(name, encoding="utf-8")
+        os.utime(tree / name, ns=(long_ago, long_ago))
     first = FileHashes()
     digest = first.of_tree(tree)
     again = FileHashes(first.seen)
@@ -317,6 +321,56 @@ def test_an_unchanged_tree_is_not_read_again(tmp_path: Path, monkeypatch: pytest
     (tree / "sub" / "b.txt").write_text("changed", encoding="utf-8")
     assert FileHashes(first.seen).of_tree(tree) != digest
     assert FileHashes().of_tree(tree) == FileHashes(first.seen).of_tree(tree)
+
+
+def _rewrite_keeping_stamp(path: Path, data: bytes) -> None:
+    """New bytes of the same size, with the old modification time: an edit made within the same
+    tick of the file system's clock as the run before, after it read the file."""
+    st = path.stat()
+    assert len(data) == st.st_size
+    path.write_bytes(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_mtime_ns == st.st_mtime_ns
+
+
+def test_a_file_modified_as_the_run_starts_is_read_again(tmp_path: Path) -> None:
+    """git's "racy clean" case: a file modified within RACY_NS of the run's start has no trusted
+    stamp, so an edit that keeps its size and time is still seen; an older file's is trusted."""
+    fresh, old = tmp_path / "fresh.txt", tmp_path / "old.txt"
+    for path in (fresh, old):
+        path.write_bytes(b"aaaa")
+    long_ago = time.time_ns() - 3600 * 10**9
+    os.utime(old, ns=(long_ago, long_ago))
+    first = FileHashes()
+    digests = {path: first.of(path) for path in (fresh, old)}
+    assert first.seen[str(fresh)][1] == build.UNTRUSTED
+    assert first.seen[str(old)][1] == long_ago
+    for path in (fresh, old):
+        _rewrite_keeping_stamp(path, b"bbbb")
+    again = FileHashes(first.seen)
+    assert again.of(fresh) != digests[fresh]  # read again: the edit is seen
+    assert again.of(old) == digests[old]  # trusted: size and time unchanged, not read
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.txt").write_bytes(b"aaaa")
+    digest = first.of_tree(tree)
+    _rewrite_keeping_stamp(tree / "a.txt", b"bbbb")
+    assert FileHashes(first.seen).of_tree(tree) != digest
+
+
+def test_a_fiche_edited_right_after_a_run_keeping_size_and_time_is_redone(
+    fiches: Path, tmp_path: Path, pipeline: Pipeline
+) -> None:
+    out = tmp_path / "out"
+    _run(fiches, out, pipeline)  # the fiches were copied just now: their stamps are not trusted
+    path = next(fiches.glob(f"{EDITED}_*.md"))
+    data = path.read_bytes()
+    assert b"\n- " in data and data.endswith(b"\n")
+    edited = data.replace(b"\n- ", b"\n- x", 1)[:-1]  # one byte more, one byte less: same size
+    _rewrite_keeping_stamp(path, edited)
+    report = _run(fiches, out, Pipeline())
+    assert report.reused_fiches == len(SAMPLE) - 1
+    _same_as_from_scratch(fiches, out, tmp_path, pipeline)
 
 
 def test_the_manifest_round_trips_and_a_damaged_one_is_ignored(
