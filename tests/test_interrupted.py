@@ -37,7 +37,8 @@ import pyoxigraph as ox
 import pytest
 
 from pipeline import resources
-from pipeline.build import CACHE_DIR, MANIFEST_NAME, Manifest
+from pipeline.build import CACHE_DIR, MANIFEST_NAME, PENDING_NAME, Manifest
+from pipeline.ingest import Pipeline, ingest
 from pipeline.serialize import turtle_head
 from pipeline.store import META_GRAPH, STATE_FILE, EmbeddedStore, read_trig_block
 
@@ -187,12 +188,13 @@ def cli_killed(args: list[str], cwd: Path, watch: list[Path], kill_at: str) -> R
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
-    """Every file's bytes by relative path; the manifest aside (it holds absolute paths and file
-    times: a cache, not an output) and temporary files aside."""
+    """Every file's bytes by relative path; the manifest (it holds absolute paths and file times:
+    a cache, not an output), the journal of per-fiche files being written and temporary files
+    aside."""
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != MANIFEST_NAME and not TEMP.match(p.name)
+        if p.is_file() and p.name not in (MANIFEST_NAME, PENDING_NAME) and not TEMP.match(p.name)
     }
 
 
@@ -261,8 +263,7 @@ def store_content(path: Path) -> StoreContent:
 @dataclass
 class World:
     root: Path
-    inputs: Path  # the changed input (IN_B)
-    previous_inputs: Path  # the input of the previous run (IN_A)
+    inputs: Path  # the input, changed since the previous run
     previous_out: Path
     previous_store: Path
     ref_out: Path
@@ -289,6 +290,7 @@ class World:
 
 
 def _ingest_args(inputs: Path, out: Path, store: Path | None = None) -> list[str]:
+    # (the fiches are named relative to the working directory, the root: "in/MET.….md")
     args = ["ingest", "--fiches-only", "--quiet", "--out", str(out), str(inputs)]
     return args + ["--store", str(store)] if store is not None else args
 
@@ -301,16 +303,15 @@ def _ok(run: Run) -> Run:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     root = tmp_path_factory.mktemp("interrupted")
-    previous_inputs, inputs = root / "in-a", root / "in"
-    previous_inputs.mkdir()
+    inputs = root / "in"  # (one folder: the manifest knows the fiches by their paths)
+    inputs.mkdir()
     for path in SAMPLE:
-        shutil.copy(path, previous_inputs / path.name)
+        shutil.copy(path, inputs / path.name)
     previous_out, previous_store = root / "previous" / "out", root / "previous" / "store"
     # (ingest --store: the manifest then knows each graph's digest, and the next ingest --store
     # loads the store while its files are synced, before they are renamed into place)
-    _ok(cli(_ingest_args(previous_inputs, previous_out, previous_store), root, []))
+    _ok(cli(_ingest_args(inputs, previous_out, previous_store), root, []))
     # The change the next run must write: three fiches edited, one added, one removed.
-    shutil.copytree(previous_inputs, inputs)
     for i, path in enumerate(EDITED):
         target = inputs / path.name
         target.write_text(target.read_text(encoding="utf-8") + f"- édité par le test {i}\n", encoding="utf-8")
@@ -328,15 +329,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     args = _ingest_args(inputs, both_out, both_store)
     ingest_store_trace = _ok(cli(args, root, [both_out, both_store], trace=True))
     fresh_out, fresh_store = root / "ref-fresh" / "out", root / "ref-fresh" / "store"
+    shutil.copytree(previous_out, fresh_out)
     args = _ingest_args(inputs, fresh_out, fresh_store)
     fresh_trace = _ok(cli(args, root, [fresh_out, fresh_store], trace=True))
+    scratch = root / "ref-scratch" / "out"
+    _ok(cli(_ingest_args(inputs, scratch), root, []))
     empty_store = root / "ref-empty" / "store"
     empty = cli(["load", str(ref_out), "--store", str(empty_store)], root, [empty_store], trace=True)
 
     world = World(
         root,
         inputs,
-        previous_inputs,
         previous_out,
         previous_store,
         ref_out,
@@ -354,13 +357,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     # a run into a fresh folder writes the same bytes (but the removed fiche's per-fiche files,
     # which a re-run leaves as they were).
     assert files_of(both_out) == world.ref_files
+    assert files_of(fresh_out) == world.ref_files
     assert store_content(both_store).same_as(world.ref_store_content)
     assert store_content(fresh_store).same_as(world.ref_store_content)
     assert store_content(empty_store).same_as(world.ref_store_content)
     gone = {f"metiers/{_met_id(REMOVED)}.ttl", f"metiers/{_met_id(REMOVED)}.jsonld"}
     assert gone <= world.ref_files.keys()
-    assert files_of(fresh_out) == {k: v for k, v in world.ref_files.items() if k not in gone}
-    assert temp_files(ref_out) == [] and temp_files(both_out) == []
+    assert files_of(scratch) == {k: v for k, v in world.ref_files.items() if k not in gone}
+    assert temp_files(ref_out) == [] and temp_files(both_out) == [] and temp_files(fresh_out) == []
     return world
 
 
@@ -475,6 +479,11 @@ def _check_files_after_kill(world: World, out: Path, committed_whole: bool) -> N
     if not committed_whole:
         for name in (*WHOLE, "report.json", f"{CACHE_DIR}/distinct.bin", f"{CACHE_DIR}/triples.bin"):
             assert now[name] == prev[name], f"{name} changed before the commit"
+    # A per-fiche file replaced is named in the journal first (the next run writes it again).
+    journal = out / CACHE_DIR / PENDING_NAME
+    noted = set(journal.read_text(encoding="utf-8").split()) if journal.exists() else set()
+    replaced = {name for name, data in now.items() if name.startswith("metiers/") and data != prev.get(name)}
+    assert {name.split("/", 1)[1] for name in replaced} <= noted
     for name in temp_files(out):  # what a killed run leaves: hidden, never an output's name
         assert Path(name).name.startswith(".") and Path(name).name.endswith(".tmp")
     # The manifest, if the next run trusts it, points at the chunks the files hold.
@@ -514,6 +523,7 @@ def _run_again_and_compare(world: World, scenario: Scenario, out: Path, db: Path
         _ok(cli(_ingest_args(world.inputs, out, store), world.root, []))
         assert files_of(out) == world.ref_files
         assert temp_files(out) == [], "a killed run's temporary files are left behind"
+        assert not (out / CACHE_DIR / PENDING_NAME).exists()
         if store is None:
             return
     else:
@@ -556,3 +566,95 @@ def test_a_killed_run_damages_nothing_and_the_next_run_completes(world: World, s
     else:
         _check_store_after_kill(world, db, was_empty=empty)
     _run_again_and_compare(world, scenario, out, db)
+
+
+# -- regressions: each fix, shown on its own -------------------------------------------------------
+
+
+class _Stop(Exception):
+    """A run that fails after writing its per-fiche files (as a kill would stop it)."""
+
+
+def _stop(*_args: object) -> None:
+    raise _Stop
+
+
+def test_a_failed_run_then_the_input_reverted_gives_the_previous_outputs(
+    tmp_path: Path, pipeline: Pipeline
+) -> None:
+    """A run that wrote an edited fiche's per-fiche files and died before its manifest: the next
+    run, on the input as it was before the edit, finds the fiche unchanged since the manifest and
+    must not keep the dead run's per-fiche files (it rewrites them from the whole graph)."""
+    fiches, out = tmp_path / "in", tmp_path / "out"
+    fiches.mkdir()
+    for path in SAMPLE[:6]:
+        shutil.copy(path, fiches / path.name)
+    ingest([fiches], out, pipeline=pipeline, with_referentials=False)
+    before = files_of(out)
+    edited = fiches / EDITED[0].name
+    original = edited.read_bytes()
+    edited.write_bytes(original + "- édité puis rétabli\n".encode())
+    with pytest.raises(_Stop):
+        ingest([fiches], out, pipeline=pipeline, with_referentials=False, before_commit=_stop)
+    name = f"metiers/{_met_id(EDITED[0])}.ttl"
+    assert files_of(out)[name] != before[name]  # the dead run wrote it
+    edited.write_bytes(original)
+    report = ingest([fiches], out, pipeline=pipeline, with_referentials=False)
+    assert report.reused_fiches == 6  # (nothing re-parsed: only the two files written again)
+    assert files_of(out) == before
+
+
+def test_a_killed_runs_temporary_files_are_removed_by_the_next_run(
+    tmp_path: Path, pipeline: Pipeline
+) -> None:
+    """Temporary files a dead run left (its own names: a dot, the output's name, mkstemp's eight
+    characters, .tmp) are removed by the next run; a user's file that merely looks alike stays."""
+    fiches, out = tmp_path / "in", tmp_path / "out"
+    fiches.mkdir()
+    for path in SAMPLE[:3]:
+        shutil.copy(path, fiches / path.name)
+    ingest([fiches], out, pipeline=pipeline, with_referentials=False)
+    left = [
+        out / ".onisep-kg.ttl.a1b2c3d4.tmp",
+        out / ".report.json.zz_9yx8w.tmp",
+        out / "metiers" / ".MET.1.jsonld.k3y_8abc.tmp",
+        out / CACHE_DIR / ".distinct.bin.qwertyui.tmp",
+        out / CACHE_DIR / ".manifest.json.asdfghjk.tmp",
+    ]
+    kept = [out / ".notes.txt.a1b2c3d4.tmp", out / "metiers" / ".MET.1.ttl.tmp", out / "mine.tmp"]
+    for path in left + kept:
+        path.write_bytes(b"partial")
+    ingest([fiches], out, pipeline=pipeline, with_referentials=False)
+    assert [p for p in left if p.exists()] == []
+    assert all(p.exists() for p in kept)
+
+
+def test_a_killed_ingest_then_the_edit_undone_gives_the_previous_outputs_and_store(world: World) -> None:
+    """``ingest --store`` killed once it replaced the edited fiches' per-fiche files and half
+    of the store's graphs; the user then undoes the change (the fiches as the previous run saw
+    them). The next run finds every fiche unchanged since its manifest: it must give back the
+    previous outputs (the dead run's per-fiche files written again) and the previous store."""
+    base = world.root / "undone"
+    inputs, out, db = base / "in", base / "out", base / "store"  # (run from base: "in/MET.….md")
+    shutil.copytree(world.inputs, inputs)
+    shutil.copytree(world.previous_out, out)
+    shutil.copytree(world.previous_store, db)
+    point = _point(world, Scenario("", "ingest --store", "store", "middle"))
+    run = cli_killed(_ingest_args(inputs, out, db), base, [out, db], point)
+    assert run.killed_at is not None and run.returncode == -signal.SIGKILL
+    assert files_of(out) != world.previous_files  # the dead run replaced per-fiche files
+    assert not store_content(db).same_as(world.previous_store_content)  # and some graphs
+    for path in inputs.iterdir():
+        path.unlink()
+    for path in SAMPLE:
+        shutil.copy(path, inputs / path.name)
+    again = _ok(cli(_ingest_args(inputs, out, db), base, []))
+    assert f"reused from the previous run: {len(SAMPLE)} unchanged fiches" in again.stdout
+    # (the added fiche, gone again, leaves its per-fiche files, as any removed fiche does)
+    added = {k: v for k, v in world.ref_files.items() if k.startswith(f"metiers/{_met_id(ADDED)}.")}
+    assert len(added) == 2
+    assert files_of(out) == {**world.previous_files, **added}
+    assert temp_files(out) == []
+    content = store_content(db)
+    assert content.same_as(world.previous_store_content)
+    assert content.state == content.records
