@@ -1180,6 +1180,23 @@ _WHOLE_OR_REPORT = re.compile(r"[^/]+\.(?:ttl|jsonld|trig)|report\.json")
 _PER_FICHE = re.compile(r"[^/]+\.(?:ttl|jsonld)")
 
 
+_LOCKS: set[int] = set()  # the output folders' lock files this process holds open
+
+
+def _drop_inherited_locks() -> None:
+    """In a forked child (the referentials' worker): its copies of the lock files closed, so that
+    a folder's lock goes with the process that took it (a worker outliving a killed run would
+    otherwise keep it while it finishes its work)."""
+    for fd in _LOCKS:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 class OutputFolder:
     """An output folder while a run writes it (see :func:`pipeline.ingest.ingest`).
 
@@ -1189,7 +1206,7 @@ class OutputFolder:
     - its temporary files, possibly hundreds of MB: removed when the next run starts. The folder
       is locked (``.onisep-kg/lock``, ``flock``: the OS releases it when a process dies) while a
       run writes it, so that no running run's files are taken for a dead one's; a second run
-      meanwhile stops with :class:`OutputBusyError`;
+      meanwhile stops with :class:`OutputBusyError`. A forked worker does not keep the lock;
     - per-fiche files it replaced before its manifest was written: the manifest still describes
       the earlier ones, so a next run finding such a fiche unchanged since the manifest (its edit
       undone) would keep the dead run's files. Their names go to a journal
@@ -1208,6 +1225,7 @@ class OutputFolder:
             try:
                 fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 locked = True
+                _LOCKS.add(self._lock)
             except OSError:
                 os.close(self._lock)
                 self._lock = None
@@ -1262,6 +1280,7 @@ class OutputFolder:
         """The run ends (the journal stays unless :meth:`settled`); the folder is unlocked."""
         self._close_journal()
         if self._lock is not None:
+            _LOCKS.discard(self._lock)
             os.close(self._lock)
             self._lock = None
 

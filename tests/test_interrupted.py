@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,7 @@ import pyoxigraph as ox
 import pytest
 
 from pipeline import resources
-from pipeline.build import CACHE_DIR, MANIFEST_NAME, PENDING_NAME, Manifest
+from pipeline.build import CACHE_DIR, MANIFEST_NAME, PENDING_NAME, Manifest, OutputBusyError, OutputFolder
 from pipeline.ingest import Pipeline, ingest
 from pipeline.serialize import turtle_head
 from pipeline.store import META_GRAPH, STATE_FILE, EmbeddedStore, read_trig_block
@@ -658,3 +659,58 @@ def test_a_killed_ingest_then_the_edit_undone_gives_the_previous_outputs_and_sto
     content = store_content(db)
     assert content.same_as(world.previous_store_content)
     assert content.state == content.records
+
+
+def test_a_run_into_a_folder_another_run_is_writing_stops_before_writing(
+    tmp_path: Path, pipeline: Pipeline
+) -> None:
+    """The sweep of a dead run's files must never take a live run's: while a run holds the output
+    folder, another stops at once with one sentence (exit 2 from the command line), and writes
+    nothing; once the first is done (or dead: the OS drops its lock), the folder is free."""
+    fiches, out = tmp_path / "in", tmp_path / "out"
+    fiches.mkdir()
+    for path in SAMPLE[:2]:
+        shutil.copy(path, fiches / path.name)
+    ingest([fiches], out, pipeline=pipeline, with_referentials=False)
+    before = files_of(out)
+    (fiches / SAMPLE[2].name).write_bytes(SAMPLE[2].read_bytes())
+    held = OutputFolder(out)  # (flock: a second open of the lock file conflicts, in any process)
+    try:
+        with pytest.raises(OutputBusyError, match="being written by another onisep-kg run"):
+            ingest([fiches], out, pipeline=pipeline, with_referentials=False)
+        run = cli(_ingest_args(fiches, out), tmp_path, [])
+        assert run.returncode == 2
+        assert run.stderr == [
+            f"Error: the output folder {out} is being written by another onisep-kg run; wait for it "
+            "to end. Nothing was written."
+        ]
+        assert files_of(out) == before
+    finally:
+        held.close()
+    assert ingest([fiches], out, pipeline=pipeline, with_referentials=False).ingested == 3
+
+
+def test_a_forked_worker_outliving_its_run_does_not_keep_the_folder_locked(tmp_path: Path) -> None:
+    """The referentials are built in a forked worker, which a SIGKILL of the run leaves running
+    until its work is done (~15 s on the shipped corpus): the folder's lock must go with the
+    run itself, or the next run would be told another run is writing."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    started = context.Event()
+
+    def work() -> None:
+        started.set()  # (after the fork hooks ran)
+        time.sleep(60)
+
+    folder = OutputFolder(tmp_path / "out")
+    worker = context.Process(target=work)
+    worker.start()
+    try:
+        assert started.wait(30)
+        folder.close()  # what the OS does to a killed process's files
+        OutputFolder(tmp_path / "out").close()  # free, while the worker lives on
+        assert worker.is_alive()
+    finally:
+        worker.kill()
+        worker.join()
