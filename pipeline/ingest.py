@@ -404,12 +404,12 @@ def ingest(
             folder,
             pipeline,
             bar,
-            with_referentials,
-            on_fiche,
-            incremental,
-            parallel,
-            on_trig,
-            before_commit,
+            with_referentials=with_referentials,
+            on_fiche=on_fiche,
+            incremental=incremental,
+            parallel=parallel,
+            on_trig=on_trig,
+            before_commit=before_commit,
         )
     finally:
         folder.close()
@@ -423,6 +423,7 @@ def _ingest(
     folder: OutputFolder,
     pipeline: Pipeline,
     bar: Progress,
+    *,
     with_referentials: bool,
     on_fiche: Callable[[FicheOutcome], None] | None,
     incremental: bool,
@@ -430,6 +431,7 @@ def _ingest(
     on_trig: Callable[[bytes], None] | None,
     before_commit: Callable[[IngestReport, Callable[[str], GraphInput]], None] | None,
 ) -> IngestReport:
+    """:func:`ingest`, the output folder held."""
     listings = list_trees(environment_trees())  # (while the manifest is read)
     with gc_paused():  # (tens of thousands of objects, no cycle)
         previous = Manifest.load(out_dir) if incremental else None

@@ -6,7 +6,7 @@ added, one removed) and the reference runs are made, uninterrupted, from copies 
 outputs and store: ``ingest``, ``load``, ``ingest --store``, and a load into an empty store.
 
 ``--fiches-only``: with the referentials, one run of this corpus takes ~16 s and its load ~15 s
-(8,162 graphs, 14 s of them building the referentials); twelve kill scenarios, each a killed run,
+(8,162 graphs, 14 s of them building the referentials); thirteen kill scenarios, each a killed run,
 the next run and their checks, would take over ten minutes. The referential graphs go through the
 same writers (``WholeGraph.add``), commit and store loads as the fiches' graphs.
 
@@ -56,7 +56,8 @@ TEMP = re.compile(r"^\..+\.tmp$")  # atomic_write's and Document's temporary fil
 KILL_TIMEOUT = 120  # seconds a child waits at its kill point before it gives up (exit 99)
 
 # The child: the command line, with its own timeline counted. ONISEP_KG_KILL_AT="kind:n" makes it
-# stop at the n-th event of that kind (say so on stderr, then wait to be killed);
+# stop at the n-th event of that kind, before it happens (say so on stderr, then wait to be
+# killed; a bulk load is started first, and waited after);
 # ONISEP_KG_TRACE=1 prints every event. Only renames into the folders of ONISEP_KG_WATCH count.
 PRELUDE = r"""
 import os, sys, threading, time
@@ -66,7 +67,11 @@ _watch = tuple(p for p in os.environ.get("ONISEP_KG_WATCH", "").split(os.pathsep
 _counts = {}
 _lock = threading.Lock()
 
-def _event(kind, detail=""):
+def _wait():
+    time.sleep(KILL_TIMEOUT)
+    os._exit(99)
+
+def _event(kind, detail="", *, wait=True):
     with _lock:
         n = _counts[kind] = _counts.get(kind, 0) + 1
         if _trace:
@@ -76,9 +81,9 @@ def _event(kind, detail=""):
         if stop:
             sys.stderr.write(f"KILL-POINT {kind} {n} {detail}\n")
             sys.stderr.flush()
-    if stop:
-        time.sleep(KILL_TIMEOUT)
-        os._exit(99)
+    if stop and wait:
+        _wait()
+    return stop
 
 _real_replace = os.replace
 def _replace(src, dst, *args, **kwargs):
@@ -107,8 +112,11 @@ class _Oxigraph:
     def __getattr__(self, name):
         return getattr(self._real, name)
     def bulk_load(self, *args, **kwargs):
-        _event("bulk")  # killed while the bulk load runs (or, at the latest, right after it)
-        return self._real.bulk_load(*args, **kwargs)
+        # announced, then started: killed while the bulk load runs (at the latest, right after)
+        stop = _event("bulk", wait=False)
+        self._real.bulk_load(*args, **kwargs)
+        if stop:
+            _wait()
 
 _real_init = _store.EmbeddedStore.__init__
 def _init(self, *args, **kwargs):
@@ -430,6 +438,7 @@ SCENARIOS = [
     Scenario(
         "ingest --store into an empty store: during the bulk load", "ingest --store (empty)", "bulk", "first"
     ),
+    Scenario("load into an empty store: during the bulk load", "load (empty)", "bulk", "last"),
     Scenario("load into an empty store: bulk loaded, records not written", "load (empty)", "store", "last"),
 ]
 
@@ -445,8 +454,8 @@ def _trace_of(world: World, command: str) -> Run:
 
 
 def _point(world: World, scenario: Scenario) -> str:
-    """``kind:n`` of the scenario's kill point in the reference run's timeline (which must have
-    events after it: the kill is mid-way)."""
+    """``kind:n`` of the scenario's kill point in the reference run's timeline. The child stops
+    *before* that event (a rename, a write, a bulk load) happens: the run always has work left."""
     events = _trace_of(world, scenario.command).events(scenario.kind)
     assert events, f"the reference run of {scenario.command} has no {scenario.kind} event"
     which, _, pattern = scenario.pick.partition(" ")
