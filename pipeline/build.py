@@ -58,7 +58,6 @@ MANIFEST_NAME = "manifest.json"
 HASHES_NAME = "triples.bin"
 DISTINCT_NAME = "distinct.bin"
 REFERENTIALS_NAME = "referentials.json"
-LOCK_NAME = "lock"
 PENDING_NAME = "pending"
 MANIFEST_FORMAT = 2
 _CHUNK = 1 << 20
@@ -1180,11 +1179,11 @@ _WHOLE_OR_REPORT = re.compile(r"[^/]+\.(?:ttl|jsonld|trig)|report\.json")
 _PER_FICHE = re.compile(r"[^/]+\.(?:ttl|jsonld)")
 
 
-_LOCKS: set[int] = set()  # the output folders' lock files this process holds open
+_LOCKS: set[int] = set()  # the locked output folders' descriptors this process holds open
 
 
 def _drop_inherited_locks() -> None:
-    """In a forked child (the referentials' worker): its copies of the lock files closed, so that
+    """In a forked child (the referentials' worker): its copies of the locks' descriptors closed, so that
     a folder's lock goes with the process that took it (a worker outliving a killed run would
     otherwise keep it while it finishes its work)."""
     for fd in _LOCKS:
@@ -1200,11 +1199,11 @@ if hasattr(os, "register_at_fork"):
 class OutputFolder:
     """An output folder while a run writes it (see :func:`pipeline.ingest.ingest`).
 
-    A run killed (SIGKILL, power cut) leaves its outputs whole, old or new: each is written to a
-    temporary file and renamed. What it may leave besides is handled here:
+    A run that dies (killed, or failed) leaves its outputs whole, old or new: each is written to
+    a temporary file and renamed. What it may leave besides is handled here:
 
     - its temporary files, possibly hundreds of MB: removed when the next run starts. The folder
-      is locked (``.onisep-kg/lock``, ``flock``: the OS releases it when a process dies) while a
+      is locked (``flock`` of ``.onisep-kg/``: the OS releases it when a process dies) while a
       run writes it, so that no running run's files are taken for a dead one's; a second run
       meanwhile stops with :class:`OutputBusyError`. A forked worker does not keep the lock;
     - per-fiche files it replaced before its manifest was written: the manifest still describes
@@ -1212,14 +1211,15 @@ class OutputFolder:
       undone) would keep the dead run's files. Their names go to a journal
       (``.onisep-kg/pending``) before they are written; the next run treats them as missing
       (:attr:`unsettled`: rewritten from the whole graph if reused), and a run clears the journal
-      once its manifest is saved (:meth:`settled`).
+      once its manifest is saved (:meth:`settled`). (Like the per-fiche files, the journal is
+      not synced: this covers a killed process, not a power cut.)
     """
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self._cache = out_dir / CACHE_DIR
         self._cache.mkdir(parents=True, exist_ok=True)
-        self._lock: int | None = os.open(self._cache / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+        self._lock: int | None = os.open(self._cache, os.O_RDONLY)  # (the folder itself: no file)
         locked = False
         if fcntl is not None:
             try:

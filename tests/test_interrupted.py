@@ -683,7 +683,7 @@ def test_a_run_into_a_folder_another_run_is_writing_stops_before_writing(
     ingest([fiches], out, pipeline=pipeline, with_referentials=False)
     before = files_of(out)
     (fiches / SAMPLE[2].name).write_bytes(SAMPLE[2].read_bytes())
-    held = OutputFolder(out)  # (flock: a second open of the lock file conflicts, in any process)
+    held = OutputFolder(out)  # (flock: a second open of the folder conflicts, in any process)
     try:
         with pytest.raises(OutputBusyError, match="being written by another onisep-kg run"):
             ingest([fiches], out, pipeline=pipeline, with_referentials=False)
