@@ -1248,10 +1248,11 @@ class EmbeddedStore(Store):
             )
             report.merge_rebuilt = True
             triples = None
-        elif not known and had_merge:
-            # A merge but no record: a first load that died before its records (bulk loads are not
-            # atomic, and the merge is bulk-loaded beside the graphs) may have put in the merge the
-            # triples of graphs it never wrote. It is made again from the graphs there are.
+        elif not known and not empty:
+            # Graphs or a merge but no record: a first load that died before its records (bulk
+            # loads are not atomic, and the merge is bulk-loaded beside the graphs) may have
+            # written graphs and not their triples in the merge, or the other way round. The merge
+            # is made again from the graphs there are (which are then replaced or removed whole).
             self._begin_writes()
             self._update(
                 "CLEAR DEFAULT ; "

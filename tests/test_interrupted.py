@@ -725,25 +725,29 @@ def test_a_forked_worker_outliving_its_run_does_not_keep_the_folder_locked(tmp_p
         worker.join()
 
 
-def test_a_first_load_killed_between_its_bulk_loads_leaves_no_stray_triple_in_the_merge(
-    world: World, tmp_path: Path
+@pytest.mark.parametrize("left", ["the merge", "the graphs"])
+def test_a_first_load_killed_between_its_bulk_loads_is_made_whole_by_the_next_load(
+    world: World, tmp_path: Path, left: str
 ) -> None:
     """A first load bulk-loads the graphs and the merge side by side, and writes the records
-    last: killed once the merge was loaded but not the graphs, it leaves a store with a merge and
-    no record. The next load, of another output (here: the previous run's, without the added
-    fiche and the edits), must not keep the merge's triples of graphs it never wrote."""
+    last: killed when one of the two was loaded and not the other, it leaves a store with no
+    record. The next load (here: of the previous run's output, without the added fiche and the
+    edits) must give the store a load into an empty store gives: no triple of a graph it never
+    wrote left in the merge, no triple of a graph it holds missing from it."""
     db = tmp_path / "store"
     new = ox.Store()
     new.bulk_load(path=str(world.ref_out / "onisep-kg.trig"), format=ox.RdfFormat.TRIG)
-    merge = {
-        f"{q.subject} {q.predicate} {q.object} .\n" for q in new.quads_for_pattern(None, None, None, None)
-    }
-    left = EmbeddedStore(db)  # what the killed load left: the merge of the new output, nothing else
-    left.oxigraph.bulk_load(
-        "".join(sorted(merge)).encode(), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.DefaultGraph()
-    )
-    left.close()
-    del left
+    dead = EmbeddedStore(db)  # what the killed load of the new output left
+    if left == "the merge":
+        merge = {
+            f"{q.subject} {q.predicate} {q.object} .\n" for q in new.quads_for_pattern(None, None, None, None)
+        }
+        data = "".join(sorted(merge)).encode()
+        dead.oxigraph.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.DefaultGraph())
+    else:
+        dead.oxigraph.bulk_load(path=str(world.ref_out / "onisep-kg.trig"), format=ox.RdfFormat.TRIG)
+    dead.close()
+    del dead
     _ok(cli(["load", str(world.previous_out), "--store", str(db)], world.root, []))
     content = store_content(db)
     assert content.same_as(world.previous_store_content)
