@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -43,6 +44,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, resources
+from .errors import OnisepKgError
+
+try:
+    import fcntl
+except ImportError:  # (not on Windows: there, no lock and no sweep of a dead run's files)
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from .store import GraphInput
@@ -52,6 +59,7 @@ MANIFEST_NAME = "manifest.json"
 HASHES_NAME = "triples.bin"
 DISTINCT_NAME = "distinct.bin"
 REFERENTIALS_NAME = "referentials.json"
+PENDING_NAME = "pending"
 MANIFEST_FORMAT = 2
 _CHUNK = 1 << 20
 _RUN_AT_ONCE = 1024  # graphs copied one after the other that are handed over together
@@ -1173,6 +1181,130 @@ class WholeGraph:
 
     def targets(self) -> Iterator[Path]:
         return (doc.target for name, doc in self.docs.items() if name != "hashes")
+
+
+class OutputBusyError(OnisepKgError):
+    """Another run is writing the output folder."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        super().__init__(
+            f"the output folder {out_dir} is being written by another onisep-kg run; "
+            "wait for it to end. Nothing was written."
+        )
+
+
+# The temporary files this package makes (atomic_write, Document, DistinctTriples: mkstemp with
+# the prefix "." + the target's name and the suffix ".tmp"), by the folder they are made in.
+_TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp")
+_WHOLE_OR_REPORT = re.compile(r"[^/]+\.(?:ttl|jsonld|trig)|report\.json")
+_PER_FICHE = re.compile(r"[^/]+\.(?:ttl|jsonld)")
+
+
+_LOCKS: set[int] = set()  # the locked output folders' descriptors this process holds open
+
+
+def _drop_inherited_locks() -> None:
+    """In a forked child (the referentials' worker): its copies of the locks' descriptors closed, so that
+    a folder's lock goes with the process that took it (a worker outliving a killed run would
+    otherwise keep it while it finishes its work)."""
+    for fd in _LOCKS:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
+class OutputFolder:
+    """An output folder while a run writes it (see :func:`pipeline.ingest.ingest`).
+
+    A run that dies (killed, or failed) leaves its outputs whole, old or new: each is written to
+    a temporary file and renamed. What it may leave besides is handled here:
+
+    - its temporary files, possibly hundreds of MB: removed when the next run starts. The folder
+      is locked (``flock`` of ``.onisep-kg/``: the OS releases it when a process dies) while a
+      run writes it, so that no running run's files are taken for a dead one's; a second run
+      meanwhile stops with :class:`OutputBusyError`. A forked worker does not keep the lock;
+    - per-fiche files it replaced before its manifest was written: the manifest still describes
+      the earlier ones, so a next run finding such a fiche unchanged since the manifest (its edit
+      undone) would keep the dead run's files. Their names go to a journal
+      (``.onisep-kg/pending``) before they are written; the next run treats them as missing
+      (:attr:`unsettled`: rewritten from the whole graph if reused), and a run clears the journal
+      once its manifest is saved (:meth:`settled`). (Like the per-fiche files, the journal is
+      not synced: this covers a killed process, not a power cut.)
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self._cache = out_dir / CACHE_DIR
+        self._cache.mkdir(parents=True, exist_ok=True)
+        self._lock: int | None = os.open(self._cache, os.O_RDONLY)  # (the folder itself: no file)
+        locked = False
+        if fcntl is not None:
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = True
+                _LOCKS.add(self._lock)
+            except OSError:
+                os.close(self._lock)
+                self._lock = None
+                raise OutputBusyError(out_dir) from None
+        self._journal: int | None = None
+        try:
+            text = (self._cache / PENDING_NAME).read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            text = ""
+        self.unsettled = {name for name in text.split("\n") if name}  # per-fiche files to write again
+        if locked:
+            self._sweep()
+
+    def _sweep(self) -> None:
+        """Remove the temporary files of a run that died (this run holds the lock: none is live)."""
+        places = (
+            (self.out_dir, _WHOLE_OR_REPORT),
+            (self.out_dir / "metiers", _PER_FICHE),
+            (self._cache, None),
+        )
+        for folder, targets in places:
+            try:
+                with os.scandir(folder) as entries:
+                    names = [e.name for e in entries if e.name.endswith(".tmp") and e.is_file()]
+            except OSError:
+                continue
+            for name in names:
+                match = _TEMP_NAME.fullmatch(name)
+                if match is not None and (targets is None or targets.fullmatch(match["target"])):
+                    with contextlib.suppress(OSError):
+                        os.unlink(folder / name)
+
+    def writing(self, names: Iterable[str]) -> None:
+        """Per-fiche files (names in ``metiers/``) about to be replaced: noted in the journal first."""
+        if self._journal is None:
+            self._journal = os.open(self._cache / PENDING_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        _write_all(self._journal, "".join(f"{name}\n" for name in names).encode("utf-8"))
+
+    def settled(self) -> None:
+        """The run's manifest is saved: it describes every per-fiche file; the journal goes."""
+        self._close_journal()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._cache / PENDING_NAME)
+        self.unsettled = set()
+
+    def _close_journal(self) -> None:
+        if self._journal is not None:
+            os.close(self._journal)
+            self._journal = None
+
+    def close(self) -> None:
+        """The run ends (the journal stays unless :meth:`settled`); the folder is unlocked."""
+        self._close_journal()
+        if self._lock is not None:
+            _LOCKS.discard(self._lock)
+            os.close(self._lock)
+            self._lock = None
 
 
 def _stamp(path: Path) -> list[int]:

@@ -30,6 +30,7 @@ from .build import (
     F_SURVEY,
     FileHashes,
     Manifest,
+    OutputFolder,
     WholeGraph,
     environment_key,
     environment_trees,
@@ -436,6 +437,44 @@ def ingest(
     files, missing = collect_fiches(paths or default_inputs(), follow_symlinks=follow_symlinks)
     sources = _display_paths(files)
     report = IngestReport([FicheOutcome(f.source, failure=f) for f in missing])
+    folder = OutputFolder(out_dir)  # locked until the run ends; a dead run's leftovers handled
+    try:
+        return _ingest(
+            files,
+            sources,
+            report,
+            out_dir,
+            folder,
+            pipeline,
+            bar,
+            with_referentials=with_referentials,
+            on_fiche=on_fiche,
+            incremental=incremental,
+            parallel=parallel,
+            on_trig=on_trig,
+            before_commit=before_commit,
+        )
+    finally:
+        folder.close()
+
+
+def _ingest(
+    files: list[Path],
+    sources: list[str],
+    report: IngestReport,
+    out_dir: Path,
+    folder: OutputFolder,
+    pipeline: Pipeline,
+    bar: Progress,
+    *,
+    with_referentials: bool,
+    on_fiche: Callable[[FicheOutcome], None] | None,
+    incremental: bool,
+    parallel: bool,
+    on_trig: Callable[[bytes], None] | None,
+    before_commit: Callable[[IngestReport, Callable[[str], GraphInput]], None] | None,
+) -> IngestReport:
+    """:func:`ingest`, the output folder held."""
     listings = list_trees(environment_trees())  # (while the manifest is read)
     with gc_paused():  # (tens of thousands of objects, no cycle)
         previous = Manifest.load(out_dir) if incremental else None
@@ -460,7 +499,8 @@ def ingest(
         out_dir, WHOLE_GRAPH_NAME, previous, digests=previous is not None and previous.has_digests
     )
     renderer = GraphRenderer()
-    present = _files_in(out_dir / "metiers") if previous is not None else set()
+    # (a per-fiche file a dead or failed run may have replaced is not taken as the previous one)
+    present = _files_in(out_dir / "metiers") - folder.unsettled if previous is not None else set()
     job: _ReferentialsJob | None = None
     report_text: str | None = None
     manifest_text: str | None = None
@@ -495,6 +535,7 @@ def ingest(
                     previous,
                     renderer,
                     present,
+                    folder,
                 )
                 if on_fiche is not None:
                     on_fiche(report.outcomes[-1])
@@ -546,6 +587,7 @@ def ingest(
     report.outputs.append(target)
     if manifest_text is not None:
         manifest.save(out_dir, manifest_text)  # last: what it describes is in place
+        folder.settled()
     else:
         report.manifest = None
     if pipeline.loaded and not cached_referentials:
@@ -809,11 +851,13 @@ def _ingest_fiche(
     previous: Manifest | None,
     renderer: GraphRenderer,
     present: set[str],
+    folder: OutputFolder,
 ) -> None:
     """One fiche: parsed, mapped, validated and written (or, unchanged since the previous run,
     taken from it); its outcome appended to the report. ``entry`` is its manifest entry as the
     survey left it (None when the survey could not read the file); ``present``, the names of the
-    per-fiche files the output folder holds."""
+    per-fiche files the output folder holds (and that no run left unsettled: see
+    :class:`~pipeline.build.OutputFolder`)."""
     cached = previous.fiches.get(source) if previous is not None else None
     outcome: FicheOutcome | None = None
     outcome_json: list[Any] | None = None
@@ -872,6 +916,7 @@ def _ingest_fiche(
             turtle_head() + whole.previous_chunk(graph, "ttl"),
             jsonld_head() + whole.previous_chunk(graph, "jsonld") + jsonld_tail(),
         ]
+    folder.writing(names)  # before they are replaced: see OutputFolder
     for name, document in zip(names, documents, strict=True):
         target = out_dir / "metiers" / name
         atomic_write(target, document, durable=False)

@@ -1249,6 +1249,18 @@ class EmbeddedStore(Store):
             )
             report.merge_rebuilt = True
             triples = None
+        elif not known and not empty:
+            # Graphs or a merge but no record: a first load that died before its records (bulk
+            # loads are not atomic, and the merge is bulk-loaded beside the graphs) may have
+            # written graphs and not their triples in the merge, or the other way round. The merge
+            # is made again from the graphs there are (which are then replaced or removed whole).
+            self._begin_writes()
+            self._update(
+                "CLEAR DEFAULT ; "
+                f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{META_GRAPH}>) }}"
+            )
+            report.merge_rebuilt = True
+            triples = None
         records = known.copy()
         texts = dict(state.texts)
         cache_changed = False
@@ -2118,7 +2130,7 @@ class FreshLoad:
     :meth:`finish` raises; graphs with blank nodes (two readings name ``[]`` differently) clear
     it too and :meth:`finish` returns None: load them the usual way. Like every bulk load, not
     atomic: an interrupted one leaves graphs without records, which the next load replaces or
-    removes whole.
+    removes whole, and a merge it makes again from the graphs there are (:meth:`EmbeddedStore.load`).
     """
 
     def __init__(self, store: EmbeddedStore, path: Path, now: str | None) -> None:
