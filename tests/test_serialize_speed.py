@@ -137,7 +137,9 @@ class _OldCompactor:
 
 def _old_canonical_int(text: str) -> bool:
     body = text[1:] if text.startswith("-") else text
-    return body.isdigit() and (body == "0" or not body.startswith("0")) and text != "-0"
+    # ASCII digits only: str.isdigit() also takes "²" and "١٢", which int() turns into another
+    # lexical form or refuses (the writer's bug fixed with test_hostile_literals)
+    return body.isascii() and body.isdigit() and (body == "0" or not body.startswith("0")) and text != "-0"
 
 
 def _old_to_jsonld(triples: Iterable[Triple]) -> bytes:
