@@ -81,7 +81,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -99,6 +98,7 @@ if str(ROOT) not in sys.path[:1]:
 if str(BENCH) not in sys.path:
     sys.path.append(str(BENCH))  # for `synth` when this file is loaded by path; last, so as not to shadow
 
+import scaling  # noqa: E402  (bench/scaling.py: run_command)
 import synth  # noqa: E402  (bench/synth.py, beside this file)
 
 from pipeline import resources  # noqa: E402
@@ -428,31 +428,16 @@ def _edit_by_command(
     """What a user waits for after editing one fiche: ``onisep-kg ingest --store`` as a new
     process (interpreter start and imports included), the fiche edited again before each of
     ``runs`` runs; the median run's wall time, CPU time and peak (of that process)."""
-    main = "import sys; from pipeline.cli import main; sys.argv[0] = 'onisep-kg'; main()"
-    command = [sys.executable, "-c", main, "ingest", "--quiet", "--out", str(out), "--store", str(store)]
-    command.append(str(fiches))
+    args = ["ingest", "--quiet", "--out", str(out), "--store", str(store), str(fiches)]
     if not referentials:
-        command.append("--fiches-only")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        args.append("--fiches-only")
     runs_json = []
     for _ in range(runs):
         _edit_one(fiches)
-        with tempfile.TemporaryFile() as errors:
-            started = time.perf_counter()
-            child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
-            _pid, status, usage = os.wait4(child.pid, 0)  # this child's own CPU time and peak
-            seconds = time.perf_counter() - started
-            child.returncode = code = os.waitstatus_to_exitcode(status)
-            if code != 0:
-                errors.seek(0)
-                return {"error": f"exit code {code}: {errors.read().decode(errors='replace').strip()[-300:]}"}
-        runs_json.append(
-            {
-                "seconds": round(seconds, 4),
-                "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 4),
-                "peak_mb": round(usage.ru_maxrss / 1024, 1),
-            }
-        )
+        run = scaling.run_command(args)
+        if run.exit_code != 0:
+            return {"error": f"exit code {run.exit_code}: {run.stderr_tail[-300:]}"}
+        runs_json.append(run.figures())
     median = sorted(runs_json, key=lambda r: r["seconds"])[len(runs_json) // 2]
     return median | {"runs": [r["seconds"] for r in runs_json]}
 

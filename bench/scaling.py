@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,31 +52,53 @@ def corpus(factor: int) -> Path:
     return folder
 
 
-def run_ingest(fiches: Path, out: Path, *, store: bool) -> dict[str, Any]:
-    """One cold ``onisep-kg ingest`` of ``fiches`` into ``out``, in a new process."""
-    shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, "-c", MAIN, "ingest", "--quiet", "--out", str(out)]
-    if store:
-        command += ["--store", str(out / "store")]
-    command.append(str(fiches))
+@dataclass(frozen=True)
+class CommandRun:
+    """One ``onisep-kg`` command run in a new process, as a user runs it."""
+
+    seconds: float  # wall time, interpreter start included
+    cpu_seconds: float  # user + system of that process and the processes it waited for
+    peak_mb: float  # the RSS high-water mark of the biggest of them (ru_maxrss from wait4)
+    exit_code: int
+    stderr_tail: str  # the end of what it printed on stderr
+
+    def figures(self) -> dict[str, float]:
+        return {
+            "seconds": round(self.seconds, 4),
+            "cpu_seconds": round(self.cpu_seconds, 4),
+            "peak_mb": round(self.peak_mb, 1),
+        }
+
+
+def run_command(args: list[str]) -> CommandRun:
+    """``onisep-kg ARGS`` (this checkout's package) in a new process: its own times and peak."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
+        command = [sys.executable, "-c", MAIN, *args]
         child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
-        _pid, status, usage = os.wait4(child.pid, 0)
+        _pid, status, usage = os.wait4(child.pid, 0)  # this child's own CPU time and peak
         seconds = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
+        child.returncode = code = os.waitstatus_to_exitcode(status)
         errors.seek(0)
         tail = errors.read().decode(errors="replace").strip()[-500:]
-    if code not in (0, 1):  # 1: some fiche failed or a finding: still a complete run
+    return CommandRun(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code, tail)
+
+
+def run_ingest(fiches: Path, out: Path, *, store: bool) -> dict[str, Any]:
+    """One cold ``onisep-kg ingest`` of ``fiches`` into ``out``, in a new process."""
+    shutil.rmtree(out, ignore_errors=True)
+    args = ["ingest", "--quiet", "--out", str(out)]
+    if store:
+        args += ["--store", str(out / "store")]
+    run = run_command([*args, str(fiches)])
+    if run.exit_code not in (0, 1):  # 1: some fiche failed or a finding: still a complete run
+        code, tail = run.exit_code, run.stderr_tail
         raise SystemExit(f"onisep-kg ingest {fiches} failed with exit code {code}: {tail}")
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     written = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    return {
-        "seconds": round(seconds, 3),
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
-        "peak_mb": round(usage.ru_maxrss / 1024, 1),
-        "exit_code": code,
+    return run.figures() | {
+        "exit_code": run.exit_code,
         "fiches": report["fiches"],
         "failed": report["failed"],
         "triples": report["triples"],
