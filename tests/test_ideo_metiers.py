@@ -14,9 +14,7 @@ What is checked:
 
 from __future__ import annotations
 
-import http.server
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ from pathlib import Path
 
 import pyshacl
 import pytest
+from counting_server import Counting, counting_server
 from defusedxml import ElementTree
 from rdflib import RDF, RDFS, SDO, SKOS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import SH
@@ -103,33 +102,14 @@ def parse(text: str) -> IdeoDocument:
 
 
 # -- the hardened reader ---------------------------------------------------------------------------
-class _Counting(http.server.BaseHTTPRequestHandler):
-    requests: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802
-        type(self).requests.append(self.path)
-        body = b'<!ENTITY leak "LEAKED">'
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+_Counting = Counting  # (its request list: what the server was asked for)
 
 
 @pytest.fixture()
 def server() -> Iterator[str]:
     """A loopback HTTP server that records every request; yields its base URL."""
-    _Counting.requests = []
-    httpd = http.server.HTTPServer(("127.0.0.1", 0), _Counting)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with counting_server() as url:
+        yield url
 
 
 def test_the_server_counts_requests(server: str) -> None:

@@ -24,17 +24,16 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import http.server
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from counting_server import Counting, counting_server
 from rdflib import Graph, Literal, URIRef
 
 from pipeline import resources
@@ -50,40 +49,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWD_MARK = "root:"  # what /etc/passwd would show, had it been read
 
 
-class _Counting(http.server.BaseHTTPRequestHandler):
-    """Answers anything: a JSON-LD context for ``*.jsonld`` paths, else an entity declaration."""
-
-    requests: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802
-        type(self).requests.append(self.path)
-        if "context" in self.path or self.path.endswith(".jsonld"):
-            body = json.dumps({"@context": {"name": "http://example.org/LEAKED-name"}}).encode()
-            ctype = "application/ld+json"
-        else:
-            body, ctype = b'<!ENTITY leak "LEAKED">', "application/xml-dtd"
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+_Counting = Counting  # (its request list: what the server was asked for)
 
 
 @pytest.fixture()
 def server() -> Iterator[str]:
     """A loopback HTTP server that records every request; yields its base URL."""
-    _Counting.requests = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with counting_server() as url:
+        yield url
 
 
 def nothing_fetched() -> None:
