@@ -501,22 +501,26 @@ def test_duplicates_generators_and_empty_input() -> None:
     assert to_trig([]) == _old_to_trig([])
 
 
+# Inputs every writer refuses: an invalid IRI, language tag or blank node, a literal subject,
+# something that is not a term (test_graph_renderer adds its own to these).
+REFUSED: list[list[Any]] = [
+    [(URIRef("not an iri"), P, S1)],
+    [(S1, P, URIRef("http://ex.org/a b"))],
+    [(S1, P, URIRef("http://ex.org/%zz"))],
+    [(S1, P, Literal("x", datatype=URIRef("bad dt")))],
+    [(S1, P, Literal("x", lang="toolongsubtag"))],
+    [(BNode("a b"), P, S1)],
+    [(Literal("x"), P, S1)],
+    [(S1, Literal("p"), S1)],
+    [(S1, BNode("p"), S1)],
+    [(S1, P, "a str")],
+    [(S1, P)],
+]
+
+
 def test_refused_inputs() -> None:
-    # what the old writers refused (an invalid IRI, language tag or blank node, a literal subject,
-    # something that is not a term) the new ones refuse: a check of _same's error branch
-    bad = [
-        [(URIRef("not an iri"), P, S1)],
-        [(S1, P, URIRef("http://ex.org/a b"))],
-        [(S1, P, URIRef("http://ex.org/%zz"))],
-        [(S1, P, Literal("x", datatype=URIRef("bad dt")))],
-        [(S1, P, Literal("x", lang="toolongsubtag"))],
-        [(BNode("a b"), P, S1)],
-        [(Literal("x"), P, S1)],
-        [(S1, Literal("p"), S1)],
-        [(S1, BNode("p"), S1)],
-        [(S1, P, "a str")],
-        [(S1, P)],
-    ]
+    # what the old writers refused the new ones refuse: a check of _same's error branch
+    bad = REFUSED
     for triples in bad:
         assert_same_writers(triples, repr(triples))  # type: ignore[arg-type]
     assert isinstance(_outcome(lambda: _old_to_turtle(bad[0])), type)
